@@ -1,0 +1,71 @@
+"""Chunking: split each section of a Document into passages with stable ids and offsets."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from assistant.records import Chunk, Document
+from assistant.settings import ChunkingSettings
+
+_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
+
+
+def splitter(settings: ChunkingSettings) -> RecursiveCharacterTextSplitter:
+    return RecursiveCharacterTextSplitter(
+        chunk_size=settings.chunk_size,
+        chunk_overlap=min(settings.chunk_overlap, settings.chunk_size // 2),
+        separators=["\n\n", "\n", ". ", "; ", ", ", " ", ""],
+        keep_separator="end",
+        add_start_index=True,
+        strip_whitespace=True,
+    )
+
+
+def chunk_document(doc: Document, settings: ChunkingSettings, doc_hash: str = "") -> list[Chunk]:
+    split = splitter(settings)
+    chunks: list[Chunk] = []
+    seen: dict[str, int] = {}
+    for section in doc.sections:
+        for piece in split.create_documents([section.text]):
+            text = piece.page_content
+            start = section.offset + int(piece.metadata.get("start_index", 0))
+            key = f"{doc.path}\x00{section.heading}\x00{section.page}\x00{text}"
+            seen[key] = seen.get(key, 0) + 1
+            chunks.append(
+                Chunk(
+                    id=chunk_id(key, seen[key]),
+                    text=text,
+                    source=doc.path,
+                    title=doc.title,
+                    heading=section.heading,
+                    page=section.page,
+                    start=start,
+                    end=start + len(text),
+                    position=len(chunks),
+                    url=str(doc.meta.get("url") or ""),
+                    publisher=str(doc.meta.get("publisher") or ""),
+                    date=iso_date(doc.meta.get("date")),
+                    topics=tuple(doc.meta.get("topics") or ()),
+                    doc_hash=doc_hash,
+                )
+            )
+    return chunks
+
+
+def chunk_id(key: str, occurrence: int) -> str:
+    """The same text under the same heading of the same file gets the same id on every run."""
+    return hashlib.sha256(f"{key}\x00{occurrence}".encode()).hexdigest()[:24]
+
+
+def iso_date(value: object) -> str:
+    match = _DATE.match(str(value or ""))
+    return match.group(0) if match else ""
+
+
+def embedding_text(chunk: Chunk) -> str:
+    """What is embedded and BM25-indexed: the passage with its title and heading for context."""
+    heading = chunk.heading or (f"page {chunk.page}" if chunk.page else "")
+    return f"{chunk.title}. {heading}\n{chunk.text}" if heading else f"{chunk.title}.\n{chunk.text}"

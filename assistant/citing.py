@@ -1,0 +1,193 @@
+"""Citations: parse the model's [n] markers, check every sentence against the passage it cites,
+attach citations to supported sentences that carry none, and renumber in order of first use."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from assistant.records import Chunk, Citation, SentenceSupport, Support
+
+_MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”')\]]*\s+(?=[\"“(\[]?[A-Z0-9])")
+_BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-]+|\d+")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_STOP = frozenset(
+    "a an and are as at be been but by can could did do does for from had has have he her his "
+    "how i if in into is it its may more most no not of on or our out over she so such than that "
+    "the their them then there these they this those to was we were what when where which who "
+    "why will with would you also about after before between during under up until while all "
+    "any each other some only own same very just one two new said says".split()
+)
+SUPPORTED_OVERLAP, WEAK_OVERLAP = 0.6, 0.35
+SUPPORTED_SIM, WEAK_SIM = 0.72, 0.55
+
+
+class Similarity:
+    """Anything that embeds texts to unit vectors (the Embedder does)."""
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Evidence:
+    support: Support
+    quote: str
+    start: int  # offset of the quote inside the chunk text
+    score: float
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of prose; each Markdown line (heading, bullet) stands on its own."""
+    lines = [_BULLET.sub("", line).strip() for line in text.splitlines()]
+    return [s.strip() for line in lines if line for s in _SENTENCE_END.split(line) if s.strip()]
+
+
+def markers(sentence: str) -> list[int]:
+    return [int(n) for group in _MARKER.findall(sentence) for n in re.split(r"\s*[,;]\s*", group)]
+
+
+def strip_markers(sentence: str) -> str:
+    return re.sub(r"\s+([.,;:!?])", r"\1", _MARKER.sub("", sentence)).strip()
+
+
+def key_terms(text: str) -> set[str]:
+    return {w.lower() for w in _WORD.findall(text) if w.lower() not in _STOP and len(w) > 2}
+
+
+def numbers(text: str) -> set[str]:
+    return {n.replace(",", "") for n in _NUMBER.findall(text)}
+
+
+def text_fragment_link(url: str, quote_text: str) -> str:
+    """A link that opens ``url`` scrolled to the quoted words (the URL text-fragment syntax)."""
+    if not url:
+        return ""
+    words = quote_text.split()
+    if not words:
+        return url
+    if len(words) <= 8:
+        fragment = quote(" ".join(words), safe="")
+    else:
+        fragment = f"{quote(' '.join(words[:4]), safe='')},{quote(' '.join(words[-4:]), safe='')}"
+    return f"{url.split('#')[0]}#:~:text={fragment}"
+
+
+class Checker:
+    def __init__(self, chunks: Sequence[Chunk], embedder: Similarity) -> None:
+        self.chunks = list(chunks)
+        self.embedder = embedder
+        self._units = [
+            (i, s, c.text.find(s))
+            for i, c in enumerate(self.chunks)
+            for s in split_sentences(c.text)
+            if not s.startswith("#")
+        ]
+        self._unit_vectors: list[list[float]] | None = None
+
+    def evidence(self, sentence: str, index: int, vector: list[float]) -> Evidence:
+        """How well chunk ``index`` supports ``sentence``."""
+        chunk = self.chunks[index]
+        terms = key_terms(sentence)
+        passage_terms = key_terms(chunk.text)
+        overlap = len(terms & passage_terms) / len(terms) if terms else 0.0
+        numbers_ok = numbers(sentence) <= numbers(chunk.text.replace(",", ""))
+        best_sim, quote_text, start = -1.0, chunk.text[:200], 0
+        vectors = self.unit_vectors()
+        for (ci, unit, pos), uvec in zip(self._units, vectors, strict=True):
+            if ci == index:
+                sim = sum(a * b for a, b in zip(vector, uvec, strict=True))
+                if sim > best_sim:
+                    best_sim, quote_text, start = sim, unit, max(pos, 0)
+        if numbers_ok and (overlap >= SUPPORTED_OVERLAP or (best_sim >= SUPPORTED_SIM and overlap >= WEAK_OVERLAP)):
+            support: Support = "supported"
+        elif numbers_ok and (overlap >= WEAK_OVERLAP or best_sim >= WEAK_SIM):
+            support = "weak"
+        else:
+            support = "unsupported"
+        return Evidence(support, quote_text, start, round(max(overlap, best_sim), 4))
+
+    def unit_vectors(self) -> list[list[float]]:
+        if self._unit_vectors is None:
+            self._unit_vectors = self.embedder.embed_documents([u for _, u, _ in self._units])
+        return self._unit_vectors
+
+
+_RANK = {"supported": 2, "weak": 1, "unsupported": 0}
+
+
+def check_answer(
+    text: str, chunks: Sequence[Chunk], embedder: Similarity
+) -> tuple[str, list[Citation], list[SentenceSupport], list[str]]:
+    """Returns the answer text with renumbered markers, the cited sources only, the per-sentence
+    support, and the markers that named no given source (removed)."""
+    checker = Checker(chunks, embedder)
+    sentences = split_sentences(text)
+    plain = [strip_markers(s) for s in sentences]
+    vectors = embedder.embed_documents(plain) if plain else []
+    removed: list[str] = []
+    numbering: dict[int, int] = {}  # prompt source index (0-based) -> citation number
+    best: dict[int, Evidence] = {}
+    out_sentences: list[SentenceSupport] = []
+    out_text: list[str] = []
+    for sentence, bare, vector in zip(sentences, plain, vectors, strict=True):
+        cited = []
+        for n in markers(sentence):
+            if 1 <= n <= len(chunks):
+                cited.append(n - 1)
+            else:
+                removed.append(f"[{n}]")
+        found = {i: checker.evidence(bare, i, vector) for i in dict.fromkeys(cited)}
+        if not found:
+            candidates = {i: checker.evidence(bare, i, vector) for i in range(len(chunks))}
+            strong = {i: e for i, e in candidates.items() if e.support == "supported"}
+            if strong:
+                top = max(strong, key=lambda i: strong[i].score)
+                found = {top: strong[top]}
+        level = max((_RANK[e.support] for e in found.values()), default=0)
+        support: Support = ("unsupported", "weak", "supported")[level]
+        kept = [i for i in found if found[i].support != "unsupported"] or list(found)
+        for i in kept:
+            numbering.setdefault(i, len(numbering) + 1)
+            if i not in best or found[i].score > best[i].score:
+                best[i] = found[i]
+        nums = tuple(numbering[i] for i in kept)
+        quote_text = max((found[i] for i in kept), key=lambda e: e.score).quote if kept else ""
+        reason = _reason(support, bool(cited), bool(kept))
+        out_sentences.append(
+            SentenceSupport(bare, nums, support, tuple(chunks[i].id for i in kept), quote_text, reason)
+        )
+        out_text.append(_with_markers(bare, nums))
+    citations = [
+        Citation(
+            n=n,
+            chunk=chunks[i],
+            quote=best[i].quote,
+            quote_start=chunks[i].start + best[i].start,
+            quote_end=chunks[i].start + best[i].start + len(best[i].quote),
+            score=best[i].score,
+        )
+        for i, n in sorted(numbering.items(), key=lambda item: item[1])
+    ]
+    return " ".join(out_text), citations, out_sentences, removed
+
+
+def _with_markers(sentence: str, nums: tuple[int, ...]) -> str:
+    tags = "".join(f" [{n}]" for n in nums)
+    if sentence and sentence[-1] in ".!?":
+        return f"{sentence[:-1]}{tags}{sentence[-1]}"
+    return sentence + tags
+
+
+def _reason(support: Support, had_marker: bool, attached: bool) -> str:
+    if support == "supported":
+        return "" if had_marker else "citation attached: a retrieved passage states this"
+    if support == "weak":
+        return "the cited passage only partly states this"
+    if not had_marker and not attached:
+        return "no retrieved passage states this"
+    return "the cited passage does not state this (terms or numbers differ)"

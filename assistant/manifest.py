@@ -1,0 +1,113 @@
+"""The index manifest: which file (by content hash) holds which chunks in which collection, and
+which collection is live. SQLite, so every update is one transaction and survives a crash."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    collection TEXT NOT NULL, path TEXT NOT NULL, doc_hash TEXT NOT NULL, size INTEGER NOT NULL,
+    title TEXT NOT NULL, n_chunks INTEGER NOT NULL, indexed_at REAL NOT NULL,
+    PRIMARY KEY (collection, path));
+CREATE TABLE IF NOT EXISTS chunks (
+    collection TEXT NOT NULL, chunk_id TEXT NOT NULL, path TEXT NOT NULL,
+    PRIMARY KEY (collection, chunk_id));
+CREATE INDEX IF NOT EXISTS chunks_by_path ON chunks (collection, path);
+"""
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    path: str
+    doc_hash: str
+    size: int
+    title: str
+    n_chunks: int
+    indexed_at: float
+
+
+class Manifest:
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / "manifest.sqlite"
+        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def get(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM state WHERE key=?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set(self, **values: str) -> None:
+        self._db.executemany(
+            "INSERT INTO state(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            list(values.items()),
+        )
+
+    def unset(self, key: str) -> None:
+        self._db.execute("DELETE FROM state WHERE key=?", (key,))
+
+    def files(self, collection: str) -> dict[str, FileEntry]:
+        rows = self._db.execute(
+            "SELECT path, doc_hash, size, title, n_chunks, indexed_at FROM files "
+            "WHERE collection=?",
+            (collection,),
+        )
+        return {row[0]: FileEntry(*row) for row in rows}
+
+    def chunk_ids(self, collection: str, path: str) -> list[str]:
+        rows = self._db.execute(
+            "SELECT chunk_id FROM chunks WHERE collection=? AND path=?", (collection, path)
+        )
+        return [row[0] for row in rows]
+
+    def record_file(self, collection: str, entry: FileEntry, chunk_ids: Iterable[str]) -> None:
+        self.forget_file(collection, entry.path)
+        self._db.execute(
+            "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (collection, entry.path, entry.doc_hash, entry.size, entry.title, entry.n_chunks,
+             entry.indexed_at),  # fmt: skip
+        )
+        self._db.executemany(
+            "INSERT OR REPLACE INTO chunks VALUES (?, ?, ?)",
+            [(collection, cid, entry.path) for cid in chunk_ids],
+        )
+
+    def forget_file(self, collection: str, path: str) -> None:
+        self._db.execute("DELETE FROM files WHERE collection=? AND path=?", (collection, path))
+        self._db.execute("DELETE FROM chunks WHERE collection=? AND path=?", (collection, path))
+
+    def forget_collection(self, collection: str) -> None:
+        self._db.execute("DELETE FROM files WHERE collection=?", (collection,))
+        self._db.execute("DELETE FROM chunks WHERE collection=?", (collection,))
+
+    def counts(self, collection: str) -> tuple[int, int]:
+        row = self._db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(n_chunks), 0) FROM files WHERE collection=?",
+            (collection,),
+        ).fetchone()
+        return int(row[0]), int(row[1])
+
+    def bump_version(self) -> None:
+        self.set(version=str(time.time_ns()))

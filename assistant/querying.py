@@ -1,0 +1,75 @@
+"""Query understanding: follow-up questions made standalone, and dates named in a question."""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Callable
+
+from assistant.generation import Message
+
+_FOLLOW_UP_START = re.compile(
+    r"^(and|but|also|so|then|what about|how about|and what|what else|why|how come)\b", re.I
+)
+_PRONOUN = re.compile(r"\b(it|its|they|them|their|then|that|those|these|this|he|she|his|her)\b", re.I)
+_MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
+_MONTHS.update({m.lower(): i for i, m in enumerate(calendar.month_abbr) if m})
+_MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_WHEN = rf"(?:(?P<month>{_MONTH})\.?\s+)?(?P<year>(?:19|20)\d\d)"
+_SINCE = re.compile(rf"\b(?:since|after|from)\s+{_WHEN}\b", re.I)
+_UNTIL = re.compile(rf"\b(?:before|until|up to|through)\s+{_WHEN}\b", re.I)
+_DURING = re.compile(rf"\b(?:in|during)\s+{_WHEN}\b", re.I)
+
+Rewriter = Callable[[list[Message]], str]
+
+
+def is_follow_up(question: str) -> bool:
+    words = question.split()
+    return bool(_FOLLOW_UP_START.match(question.strip())) or (
+        len(words) <= 10 and bool(_PRONOUN.search(question))
+    )
+
+
+def standalone(question: str, history: list[Message], rewrite: Rewriter | None = None) -> str:
+    """The question rewritten so that it can be searched without the conversation."""
+    previous = [m["content"] for m in history if m.get("role") == "user" and m.get("content")]
+    if not previous or not is_follow_up(question):
+        return question
+    if rewrite is not None:
+        prompt = [
+            {
+                "role": "system",
+                "content": "Rewrite the user's last question as one standalone search query. "
+                "Reply with the query only.",
+            },
+            {
+                "role": "user",
+                "content": f"Earlier question: {previous[-1]}\nLast question: {question}",
+            },
+        ]
+        rewritten = rewrite(prompt).strip().strip('"').splitlines()
+        if rewritten and 3 <= len(rewritten[0]) <= 300:
+            return rewritten[0]
+    # Without a model: carry the earlier question's subject into the follow-up.
+    return f"{previous[-1]} {question}"
+
+
+def _bound(match: re.Match[str], end: bool) -> str:
+    year = int(match.group("year"))
+    month = _MONTHS.get((match.group("month") or "").lower().rstrip("."))
+    if month is None:
+        return f"{year}-12-31" if end else f"{year}-01-01"
+    last = calendar.monthrange(year, month)[1]
+    return f"{year}-{month:02d}-{last:02d}" if end else f"{year}-{month:02d}-01"
+
+
+def dates_in(question: str) -> tuple[str, str]:
+    """(since, until) ISO dates named by the question, or empty strings."""
+    since = until = ""
+    if m := _SINCE.search(question):
+        since = _bound(m, end=False)
+    if m := _UNTIL.search(question):
+        until = _bound(m, end=False)
+    if not since and not until and (m := _DURING.search(question)):
+        since, until = _bound(m, end=False), _bound(m, end=True)
+    return since, until

@@ -1,0 +1,162 @@
+"""Retrieval: dense (Chroma) and BM25 (bm25s) rankings fused by reciprocal rank fusion, with a
+per-document cap, metadata filters and a relevance floor."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, replace
+from typing import Any
+
+from assistant.chunking import embedding_text
+from assistant.embedding import Embedder
+from assistant.errors import IndexMissingError
+from assistant.manifest import Manifest
+from assistant.records import Chunk, Filters, Hit
+from assistant.settings import RetrievalSettings, SearchMode
+from assistant.store import Store, Where
+
+RRF_K = 60
+
+
+@dataclass
+class SearchResult:
+    hits: list[Hit]
+    relevant: bool  # False when nothing passed the relevance floor
+    best_similarity: float | None = None
+
+
+class _Lexical:
+    """A BM25 index over every chunk of one collection version, built on first use."""
+
+    def __init__(self, chunks: list[Chunk]) -> None:
+        import bm25s
+        import Stemmer
+
+        self.chunks = chunks
+        self.stemmer = Stemmer.Stemmer("english")
+        tokens = bm25s.tokenize(
+            [embedding_text(c) for c in chunks], stopwords="en", stemmer=self.stemmer,
+            show_progress=False,
+        )  # fmt: skip
+        self.bm25 = bm25s.BM25()
+        self.bm25.index(tokens, show_progress=False)
+
+    def rank(self, query: str, n: int, filters: Filters) -> list[tuple[Chunk, float]]:
+        import bm25s
+        import numpy as np
+
+        tokens = bm25s.tokenize([query], stopwords="en", stemmer=self.stemmer, show_progress=False)
+        ids = tokens.ids[0] if tokens.ids else []
+        if not len(ids) or not self.chunks:
+            return []
+        vocab = {v: k for k, v in tokens.vocab.items()}
+        scores = self.bm25.get_scores([vocab[i] for i in ids])
+        order = np.argsort(-scores)
+        found: list[tuple[Chunk, float]] = []
+        for i in order:
+            if scores[i] <= 0 or len(found) >= n:
+                break
+            chunk = self.chunks[int(i)]
+            if filters.accepts(chunk):
+                found.append((chunk, float(scores[i])))
+        return found
+
+
+class Retriever:
+    def __init__(
+        self, settings: RetrievalSettings, store: Store, manifest: Manifest, embedder: Embedder
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.manifest = manifest
+        self.embedder = embedder
+        self._lexical: tuple[str, _Lexical] | None = None
+        self._lock = threading.Lock()
+
+    def collection(self) -> str:
+        active = self.manifest.get("active")
+        if not active:
+            raise IndexMissingError(str(self.store.where))
+        return active
+
+    def search(
+        self,
+        query: str,
+        k: int | None = None,
+        filters: Filters | None = None,
+        mode: SearchMode | None = None,
+        per_document: int | None = None,
+    ) -> SearchResult:
+        k = k or self.settings.k
+        filters = filters or Filters()
+        mode = mode or self.settings.mode
+        cap = per_document or self.settings.per_document
+        name = self.collection()
+        n = max(self.settings.candidates, k * 4)
+        dense = self._dense(name, query, n, filters) if mode != "bm25" else []
+        lexical = self._bm25(name, query, n, filters) if mode != "dense" else []
+        best = max((s for _, s in dense), default=None)
+        if mode != "bm25" and (best is None or best < self.settings.min_similarity):
+            return SearchResult([], relevant=False, best_similarity=best)
+        if mode == "bm25" and not lexical:
+            return SearchResult([], relevant=False)
+        hits = fuse(dense, lexical)
+        return SearchResult(cap_per_document(hits, cap)[:k], relevant=True, best_similarity=best)
+
+    def _dense(self, name: str, query: str, n: int, filters: Filters) -> list[tuple[Chunk, float]]:
+        vector = self.embedder.embed_query(query)
+        found = self.store.query(name, vector, n, chroma_where(filters))
+        return [(c, s) for c, s in found if filters.accepts(c)]
+
+    def _bm25(self, name: str, query: str, n: int, filters: Filters) -> list[tuple[Chunk, float]]:
+        return self.lexical(name).rank(query, n, filters)
+
+    def lexical(self, name: str) -> _Lexical:
+        key = f"{name}@{self.manifest.get('version')}"
+        with self._lock:
+            if self._lexical is None or self._lexical[0] != key:
+                self._lexical = (key, _Lexical(list(self.store.scan(name))))
+            return self._lexical[1]
+
+
+def fuse(dense: list[tuple[Chunk, float]], lexical: list[tuple[Chunk, float]]) -> list[Hit]:
+    """Reciprocal rank fusion; each hit keeps both scores and both ranks."""
+    hits: dict[str, Hit] = {}
+    for rank, (chunk, sim) in enumerate(dense, start=1):
+        hits[chunk.id] = Hit(chunk, 1.0 / (RRF_K + rank), similarity=sim, dense_rank=rank)
+    for rank, (chunk, score) in enumerate(lexical, start=1):
+        prior = hits.get(chunk.id) or Hit(chunk, 0.0)
+        hits[chunk.id] = replace(
+            prior, score=prior.score + 1.0 / (RRF_K + rank), bm25=score, bm25_rank=rank
+        )
+    return sorted(hits.values(), key=lambda h: -h.score)
+
+
+def cap_per_document(hits: list[Hit], cap: int) -> list[Hit]:
+    """At most ``cap`` passages per document, so one source cannot fill every slot."""
+    counts: dict[str, int] = {}
+    kept = []
+    for hit in hits:
+        counts[hit.chunk.source] = counts.get(hit.chunk.source, 0) + 1
+        if counts[hit.chunk.source] <= cap:
+            kept.append(hit)
+    return kept
+
+
+def chroma_where(filters: Filters) -> Where | None:
+    parts: list[dict[str, Any]] = []
+    exact_sources = [s for s in filters.sources if not s.endswith("/")]
+    if exact_sources and len(exact_sources) == len(filters.sources):
+        parts.append({"source": {"$in": exact_sources}})
+    if filters.publishers:
+        parts.append({"publisher": {"$in": list(filters.publishers)}})
+    if filters.topics:
+        topic_parts = [{f"topic:{t}": True} for t in filters.topics]
+        parts.append(topic_parts[0] if len(topic_parts) == 1 else {"$or": topic_parts})
+    if filters.since:
+        parts.append({"date_num": {"$gte": int(filters.since.replace("-", ""))}})
+    if filters.until:
+        parts.append({"date_num": {"$lte": int(filters.until.replace("-", ""))}})
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else {"$and": parts}

