@@ -37,9 +37,9 @@ class IndexStatus:
 
 
 class Assistant:
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None) -> None:
         self.settings = settings or Settings()
-        self.embedder = Embedder(self.settings.embedding)
+        self.embedder = embedder or Embedder(self.settings.embedding)
         self._store: Any = None
         self._manifest: Manifest | None = None
         self._retriever: Retriever | None = None

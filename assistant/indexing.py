@@ -228,16 +228,18 @@ class _Run:
         old_ids = [cid for *_, replaced in self.pending for cid in replaced]
         old_vectors = ix.store.vectors(self.target, old_ids)
         old_chunks = {c.id: c for c in ix.store.get(self.target, list(old_vectors))} if old_vectors else {}
+        # Keyed by heading and passage, not by file name, so a renamed file is not re-embedded.
         reusable = {
-            embedding_text(old_chunks[cid]): vec
+            (old_chunks[cid].heading, old_chunks[cid].text): vec
             for cid, vec in old_vectors.items()
             if cid in old_chunks
         }
         chunks = [c for _, _, cs, _ in self.pending for c in cs]
-        texts = [embedding_text(c) for c in chunks]
-        missing = [t for t in dict.fromkeys(texts) if t not in reusable]
-        fresh = dict(zip(missing, ix.embedder.embed_documents(missing), strict=True))
-        vectors = [reusable.get(t) or fresh[t] for t in texts]
+        keys = [(c.heading, c.text) for c in chunks]
+        todo = {k: embedding_text(c) for k, c in zip(keys, chunks, strict=True) if k not in reusable}
+        fresh = dict(zip(todo, ix.embedder.embed_documents(list(todo.values())), strict=True))
+        vectors = [reusable.get(k) or fresh[k] for k in keys]
+        missing = todo
         self.report.chunks_embedded += len(missing)
         self.report.chunks_reused += len(chunks) - len(missing)
         ix.store.upsert(self.target, chunks, vectors)

@@ -1,0 +1,108 @@
+"""Shared fixtures: a fixture corpus (Markdown, text, HTML and a generated PDF), a small real
+fake embedder for tests where the model is not the point, and the real bundled models."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import shutil
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from assistant import Assistant, Settings
+from assistant.embedding import Embedder
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REPO = Path(__file__).parent.parent
+
+
+class HashEmbedder(Embedder):
+    """Deterministic bag-of-words embedder: texts sharing words are similar. No model."""
+
+    DIM = 256
+
+    def __init__(self) -> None:
+        super().__init__(Settings().embedding)
+        self.name = "hash-embedder"
+        self.calls = 0
+
+    def _vector(self, text: str) -> list[float]:
+        vec = [0.0] * self.DIM
+        for word in re.findall(r"[a-z0-9]+", text.lower()):
+            vec[int(hashlib.md5(word.encode()).hexdigest(), 16) % self.DIM] += 1.0
+        norm = math.sqrt(sum(v * v for v in vec)) or 1.0
+        return [v / norm for v in vec]
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.calls += len(texts)
+        return [self._vector(t) for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._vector(text)
+
+
+def make_pdf(path: Path, pages: list[str]) -> None:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("helvetica", size=12)
+    for text in pages:
+        pdf.add_page()
+        pdf.multi_cell(0, 8, text)
+    pdf.output(str(path))
+
+
+def write_corpus(folder: Path) -> Path:
+    shutil.copytree(FIXTURES / "corpus", folder)
+    make_pdf(
+        folder / "hbm-report.pdf",
+        [
+            "High-bandwidth memory report. Page one covers what HBM is.",
+            "SK hynix, Samsung and Micron are the three makers of high-bandwidth memory. "
+            "The December 2024 US rule put HBM exports to China under licence.",
+        ],
+    )
+    return folder
+
+
+def settings_for(tmp: Path, corpus: Path, **llm: object) -> Settings:
+    return Settings(
+        corpus={"path": corpus},  # type: ignore[arg-type]
+        index={"path": tmp / "index"},  # type: ignore[arg-type]
+        llm={"backend": "extractive", **llm},  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    return write_corpus(tmp_path / "corpus")
+
+
+@pytest.fixture
+def fake_bot(tmp_path: Path, corpus: Path) -> Assistant:
+    return Assistant(settings_for(tmp_path, corpus), embedder=HashEmbedder())
+
+
+@pytest.fixture(scope="session")
+def real_bot(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
+    """The real bundled embedder over the fixture corpus, indexed once per session."""
+    tmp = tmp_path_factory.mktemp("real")
+    bot = Assistant(settings_for(tmp, write_corpus(tmp / "corpus")))
+    report = bot.index()
+    assert report.exit_code == 0, report.failed
+    return bot
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def port() -> Iterator[int]:
+    yield free_port()

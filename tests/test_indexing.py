@@ -1,0 +1,147 @@
+"""Incremental, versioned indexing — one suite, run against the embedded store and a real
+Chroma server started on 127.0.0.1."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from assistant import Assistant, Filters
+from assistant.errors import ConfigError
+from assistant.indexing import EXIT_EMPTY, EXIT_PARTIAL
+from tests.conftest import HashEmbedder, free_port, settings_for
+
+
+@pytest.fixture(scope="module")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    data = tmp_path_factory.mktemp("chroma-server")
+    chroma = Path(sys.executable).parent / "chroma"
+    proc = subprocess.Popen(
+        [str(chroma), "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail("the Chroma server did not start")
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(params=["embedded", "server"])
+def bot(request: pytest.FixtureRequest, tmp_path: Path, corpus: Path) -> Assistant:
+    settings = settings_for(tmp_path, corpus)
+    if request.param == "server":
+        settings.index.chroma_url = request.getfixturevalue("chroma_server")
+    return Assistant(settings, embedder=HashEmbedder())
+
+
+def test_first_build_then_nothing_to_do(bot: Assistant) -> None:
+    first = bot.index()
+    assert sorted(first.added) == ["export-rules.md", "hbm-report.pdf", "minerals.txt", "models.html"]
+    assert first.exit_code == 0 and first.documents == 4 and first.chunks > 4
+    again = bot.index()
+    assert again.added == [] and len(again.unchanged) == 4
+    assert again.chunks_embedded == 0 and again.chunks == first.chunks
+
+
+def test_only_changed_passages_are_embedded(bot: Assistant, corpus: Path) -> None:
+    bot.index()
+    path = corpus / "export-rules.md"
+    path.write_text(path.read_text() + "\n## Later\n\nIn 2025 a licence was required for the H20.\n")
+    report = bot.index()
+    assert report.changed == ["export-rules.md"]
+    assert 1 <= report.chunks_embedded < 3 and report.chunks_reused >= 1
+    hits = bot.search("licence required for the H20 in 2025", k=3, mode="bm25")
+    assert any("2025" in h.chunk.text for h in hits.hits)
+
+
+def test_rename_is_not_re_embedded_and_duplicates_are_skipped(bot: Assistant, corpus: Path) -> None:
+    bot.index()
+    (corpus / "minerals.txt").rename(corpus / "critical-minerals.txt")
+    shutil.copy(corpus / "models.html", corpus / "models-copy.html")
+    report = bot.index()
+    assert report.renamed == [("minerals.txt", "critical-minerals.txt")]
+    assert report.duplicates == [("models-copy.html", "models.html")]
+    assert report.chunks_embedded == 0 and report.removed == []
+    hits = bot.search("gallium germanium licences", k=2, mode="bm25").hits
+    assert hits[0].chunk.source == "critical-minerals.txt"
+    assert report.documents == 4
+
+
+def test_removed_files_leave_the_index(bot: Assistant, corpus: Path) -> None:
+    bot.index()
+    (corpus / "models.html").unlink()
+    report = bot.index()
+    assert report.removed == ["models.html"]
+    found = bot.search("Qwen2 Apache licence", k=10, mode="bm25").hits
+    assert all(h.chunk.source != "models.html" for h in found)
+
+
+def test_bad_files_fail_alone_with_a_distinct_exit_code(bot: Assistant, corpus: Path) -> None:
+    (corpus / "empty.md").write_bytes(b"")
+    (corpus / "binary.md").write_bytes(b"\x00\x01\x02binary")
+    report = bot.index()
+    assert {f.path for f in report.failed} == {"empty.md", "binary.md"}
+    assert report.documents == 4 and report.exit_code == EXIT_PARTIAL
+
+
+def test_nothing_indexable_has_its_own_exit_code(tmp_path: Path) -> None:
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    (folder / "empty.md").write_bytes(b"")
+    bot = Assistant(settings_for(tmp_path, folder), embedder=HashEmbedder())
+    assert bot.index().exit_code == EXIT_EMPTY
+
+
+def test_new_chunking_settings_build_beside_and_switch(bot: Assistant) -> None:
+    first = bot.index()
+    bot.settings.chunking.chunk_size = 300
+    second = bot.index()
+    assert second.switched_from == first.collection
+    assert second.collection != first.collection
+    assert first.collection not in bot.store.names()
+    assert bot.status().collection == second.collection
+
+
+def test_status_reports_what_changed_since_the_build(bot: Assistant, corpus: Path) -> None:
+    bot.index()
+    (corpus / "new.md").write_text("# New\n\nA new brief about chips.\n")
+    status = bot.status()
+    assert status.exists and status.documents == 4
+    assert status.changed_since["new"] == ["new.md"]
+    assert bot.is_stale()
+
+
+def test_filters_by_date_and_topic(bot: Assistant) -> None:
+    bot.index()
+    since = bot.search("Qwen models", k=10, filters=Filters(since="2024-01-01"), mode="bm25").hits
+    assert since and all(h.chunk.date >= "2024-01-01" for h in since)
+    until = bot.search("Qwen models", k=10, filters=Filters(until="2023-12-31"), mode="bm25").hits
+    assert all(h.chunk.source != "models.html" for h in until)
+    bot.settings.retrieval.min_similarity = 0.0  # the hash embedder's scores are low
+    topic = bot.search("chips export", k=10, filters=Filters(topics=("ai-chips",)), mode="dense").hits
+    assert topic and all("ai-chips" in h.chunk.topics for h in topic)
+
+
+def test_missing_corpus_folder_is_a_clear_error(tmp_path: Path) -> None:
+    bot = Assistant(settings_for(tmp_path, tmp_path / "nope"), embedder=HashEmbedder())
+    with pytest.raises(ConfigError, match="does not exist"):
+        bot.index()
