@@ -26,11 +26,15 @@ class Request:
     k: int | None = None
 
 
-def retrieve(request: Request, retriever: Retriever, model: ChatModel | None) -> tuple[str, SearchResult]:
+def retrieve(
+    request: Request, retriever: Retriever, model: ChatModel | None
+) -> tuple[str, SearchResult]:
     rewrite = None
     if model is not None and not model.name.startswith("llamacpp"):
+
         def rewrite(messages: list[Message]) -> str:
             return "".join(model.stream(messages))
+
     query = standalone(request.question, request.history, rewrite)
     filters = request.filters
     if not (filters.since or filters.until):
@@ -43,10 +47,16 @@ def retrieve(request: Request, retriever: Retriever, model: ChatModel | None) ->
 
 
 def answer_stream(
-    request: Request, retriever: Retriever, embedder: Embedder, model: ChatModel | None, max_tokens: int
+    request: Request,
+    retriever: Retriever,
+    embedder: Embedder,
+    model: ChatModel | None,
+    max_tokens: int,
 ) -> Iterator[StreamEvent]:
     query, found = retrieve(request, retriever, model)
-    answer = Answer(request.question, ABSTAIN, [], abstained=True, backend=request.backend, query=query)
+    answer = Answer(
+        request.question, ABSTAIN, [], abstained=True, backend=request.backend, query=query
+    )
     if not found.relevant or not found.hits:
         answer.notes.append("nothing in the index is relevant enough to this question")
         yield Token(ABSTAIN)

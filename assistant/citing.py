@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import quote
 
 from assistant.records import Chunk, Citation, SentenceSupport, Support
@@ -15,22 +16,24 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”')\]]*\s+(?=[\"“(\[]?[A-Z0-9])")
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-]+|\d+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_NEGATION = re.compile(r"\b(not|no|never|none|neither|nor)\b|n't", re.IGNORECASE)
 _STOP = frozenset(
-    "a an and are as at be been but by can could did do does for from had has have he her his "
-    "how i if in into is it its may more most no not of on or our out over she so such than that "
-    "the their them then there these they this those to was we were what when where which who "
-    "why will with would you also about after before between during under up until while all "
-    "any each other some only own same very just one two new said says".split()
+    (
+        "a an and are as at be been but by can could did do does for from had has have he her his "
+        "how i if in into is it its may more most no not of on or our out over she so such than "
+        "that the their them then there these they this those to was we were what when where "
+        "which who why will with would you also about after before between during under up until "
+        "while all any each other some only own same very just one two new said says"
+    ).split()
 )
 SUPPORTED_OVERLAP, WEAK_OVERLAP = 0.6, 0.35
 SUPPORTED_SIM, WEAK_SIM = 0.72, 0.55
 
 
-class Similarity:
+class Similarity(Protocol):
     """Anything that embeds texts to unit vectors (the Embedder does)."""
 
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        raise NotImplementedError
+    def embed_documents(self, texts: list[str]) -> list[list[float]]: ...
 
 
 @dataclass(frozen=True)
@@ -103,12 +106,18 @@ class Checker:
                 sim = sum(a * b for a, b in zip(vector, uvec, strict=True))
                 if sim > best_sim:
                     best_sim, quote_text, start = sim, unit, max(pos, 0)
-        if numbers_ok and (overlap >= SUPPORTED_OVERLAP or (best_sim >= SUPPORTED_SIM and overlap >= WEAK_OVERLAP)):
+        if numbers_ok and (
+            overlap >= SUPPORTED_OVERLAP or (best_sim >= SUPPORTED_SIM and overlap >= WEAK_OVERLAP)
+        ):
             support: Support = "supported"
         elif numbers_ok and (overlap >= WEAK_OVERLAP or best_sim >= WEAK_SIM):
             support = "weak"
         else:
             support = "unsupported"
+        if support == "supported" and bool(_NEGATION.search(sentence)) != bool(
+            _NEGATION.search(quote_text)
+        ):
+            support = "weak"  # the same words with the sense turned round
         return Evidence(support, quote_text, start, round(max(overlap, best_sim), 4))
 
     def unit_vectors(self) -> list[list[float]]:
@@ -126,7 +135,8 @@ def check_answer(
     """Returns the answer text with renumbered markers, the cited sources only, the per-sentence
     support, and the markers that named no given source (removed)."""
     checker = Checker(chunks, embedder)
-    sentences = split_sentences(text)
+    # Small models repeat themselves: a sentence said twice is kept once.
+    sentences = list({strip_markers(s): s for s in reversed(split_sentences(text))}.values())[::-1]
     plain = [strip_markers(s) for s in sentences]
     vectors = embedder.embed_documents(plain) if plain else []
     removed: list[str] = []
@@ -159,7 +169,9 @@ def check_answer(
         quote_text = max((found[i] for i in kept), key=lambda e: e.score).quote if kept else ""
         reason = _reason(support, bool(cited), bool(kept))
         out_sentences.append(
-            SentenceSupport(bare, nums, support, tuple(chunks[i].id for i in kept), quote_text, reason)
+            SentenceSupport(
+                bare, nums, support, tuple(chunks[i].id for i in kept), quote_text, reason
+            )
         )
         out_text.append(_with_markers(bare, nums))
     citations = [

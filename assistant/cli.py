@@ -30,7 +30,7 @@ def parser() -> argparse.ArgumentParser:
         prog="assistant",
         description="Answers questions about the global AI race from a curated corpus, "
         "citing the exact source of every claim.",
-        epilog="Settings come from ASSISTANT_* environment variables or assistant.toml; see README.",
+        epilog="Settings: ASSISTANT_* environment variables or assistant.toml (see README).",
     )
     top.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = top.add_subparsers(dest="command", required=True)
@@ -111,7 +111,9 @@ def _assistant(settings: Settings) -> Any:
 def _filters(args: argparse.Namespace) -> Any:
     from assistant.records import Filters
 
-    return Filters(tuple(args.source), tuple(args.publisher), tuple(args.topic), args.since, args.until)
+    return Filters(
+        tuple(args.source), tuple(args.publisher), tuple(args.topic), args.since, args.until
+    )
 
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
@@ -173,7 +175,9 @@ def render_report(report: Any) -> str:
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
-    result = _assistant(settings).search(args.query, k=args.k, filters=_filters(args), mode=args.mode)
+    result = _assistant(settings).search(
+        args.query, k=args.k, filters=_filters(args), mode=args.mode
+    )
     if args.json:
         body = {"relevant": result.relevant, "hits": [h.to_dict() for h in result.hits]}
         print(json.dumps(body, indent=2))
@@ -185,7 +189,10 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         sim = "-" if hit.similarity is None else f"{hit.similarity:.3f}"
         bm25 = "-" if hit.bm25 is None else f"{hit.bm25:.2f}"
         print(f"{rank}. {hit.chunk.title} — {hit.chunk.location}")
-        print(f"   score {hit.score:.4f}  dense {sim} (#{hit.dense_rank})  bm25 {bm25} (#{hit.bm25_rank})")
+        print(
+            f"   score {hit.score:.4f}  dense {sim} (#{hit.dense_rank})"
+            f"  bm25 {bm25} (#{hit.bm25_rank})"
+        )
         print(f"   {' '.join(hit.chunk.text.split())[:240]}")
     return 0
 

@@ -70,7 +70,10 @@ class Assistant:
         return self._retriever
 
     def index(
-        self, corpus: Path | str | None = None, rebuild: bool = False, progress: ProgressFn | None = None
+        self,
+        corpus: Path | str | None = None,
+        rebuild: bool = False,
+        progress: ProgressFn | None = None,
     ) -> IndexReport:
         """Build or update the index from the corpus folder; only changed files are embedded."""
         with self._index_lock:
@@ -100,7 +103,9 @@ class Assistant:
         status = self.status()
         if not status.exists:
             return True
-        if not status.collection.startswith(f"chunks-{build_key(self.settings, self.embedder.name)}-"):
+        if not status.collection.startswith(
+            f"chunks-{build_key(self.settings, self.embedder.name)}-"
+        ):
             return True
         return any(status.changed_since.values())
 
@@ -123,7 +128,11 @@ class Assistant:
         }
 
     def search(
-        self, query: str, k: int | None = None, filters: Filters | None = None, mode: str | None = None
+        self,
+        query: str,
+        k: int | None = None,
+        filters: Filters | None = None,
+        mode: str | None = None,
     ) -> SearchResult:
         return self.retriever.search(query, k, filters, mode=mode)  # type: ignore[arg-type]
 

@@ -50,7 +50,8 @@ class LlamaCppModel:
         path = settings.model_path or bundled_gguf()
         if not path.is_file():
             raise ModelError(
-                f"The GGUF file {path} does not exist. Set ASSISTANT_LLM__MODEL_PATH to a .gguf file."
+                f"The GGUF file {path} does not exist; "
+                "set ASSISTANT_LLM__MODEL_PATH to a .gguf file."
             )
         self.settings = settings
         self.name = f"llamacpp:{path.name}"
@@ -115,7 +116,9 @@ class RemoteModel:
                 if isinstance(part.content, str) and part.content:
                     yield part.content
         except Exception as exc:  # the client libraries raise many transport types
-            raise ModelError(f"The model server at {self.base} failed: {_clean(exc, self)}") from exc
+            raise ModelError(
+                f"The model server at {self.base} failed: {_clean(exc, self)}"
+            ) from exc
 
     def _headers(self) -> dict[str, str]:
         key = self.settings.api_key
@@ -126,7 +129,9 @@ class RemoteModel:
 
         url = f"{self.base}{path}"
         try:
-            response = httpx.get(url, headers=self._headers(), timeout=min(self.settings.timeout_s, 15))
+            response = httpx.get(
+                url, headers=self._headers(), timeout=min(self.settings.timeout_s, 15)
+            )
         except httpx.HTTPError as exc:
             raise ModelError(
                 f"Cannot reach the model server at {url} ({type(exc).__name__}). Start it, or fix "

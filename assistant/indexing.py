@@ -145,7 +145,12 @@ class _Run:
     """One pass over the corpus; holds the pending batch of documents to embed."""
 
     def __init__(
-        self, indexer: Indexer, root: Path, target: str, report: IndexReport, progress: ProgressFn | None
+        self,
+        indexer: Indexer,
+        root: Path,
+        target: str,
+        report: IndexReport,
+        progress: ProgressFn | None,
     ) -> None:
         self.ix = indexer
         self.root = root
@@ -172,7 +177,9 @@ class _Run:
             try:
                 data = path.read_bytes()
             except OSError:
-                report.failed.append(Failure(rel, "the file disappeared while indexing", "run again"))
+                report.failed.append(
+                    Failure(rel, "the file disappeared while indexing", "run again")
+                )
                 continue
             digest = file_hash(data)
             old = known.get(rel)
@@ -198,7 +205,13 @@ class _Run:
             self.progress(Progress(self.files_done, total, self.report.chunks_embedded, rel))
 
     def _load(
-        self, path: Path, rel: str, digest: str, size: int, old: FileEntry | None, moved: FileEntry | None
+        self,
+        path: Path,
+        rel: str,
+        digest: str,
+        size: int,
+        old: FileEntry | None,
+        moved: FileEntry | None,
     ) -> None:
         ix = self.ix
         try:
@@ -207,7 +220,8 @@ class _Run:
             self.report.failed.append(Failure(rel, exc.reason, exc.hint))
             return
         chunks = chunk_document(doc, ix.settings.chunking, digest)
-        replaced = ix.manifest.chunk_ids(self.target, (moved or old).path) if (moved or old) else []
+        previous = moved or old
+        replaced = ix.manifest.chunk_ids(self.target, previous.path) if previous else []
         if moved:
             self.report.renamed.append((moved.path, rel))
         elif old:
@@ -227,7 +241,9 @@ class _Run:
         ix = self.ix
         old_ids = [cid for *_, replaced in self.pending for cid in replaced]
         old_vectors = ix.store.vectors(self.target, old_ids)
-        old_chunks = {c.id: c for c in ix.store.get(self.target, list(old_vectors))} if old_vectors else {}
+        old_chunks = (
+            {c.id: c for c in ix.store.get(self.target, list(old_vectors))} if old_vectors else {}
+        )
         # Keyed by heading and passage, not by file name, so a renamed file is not re-embedded.
         reusable = {
             (old_chunks[cid].heading, old_chunks[cid].text): vec
@@ -236,7 +252,9 @@ class _Run:
         }
         chunks = [c for _, _, cs, _ in self.pending for c in cs]
         keys = [(c.heading, c.text) for c in chunks]
-        todo = {k: embedding_text(c) for k, c in zip(keys, chunks, strict=True) if k not in reusable}
+        todo = {
+            k: embedding_text(c) for k, c in zip(keys, chunks, strict=True) if k not in reusable
+        }
         fresh = dict(zip(todo, ix.embedder.embed_documents(list(todo.values())), strict=True))
         vectors = [reusable.get(k) or fresh[k] for k in keys]
         missing = todo

@@ -35,7 +35,9 @@ def scan(root: Path, settings: CorpusSettings) -> list[Path]:
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root).as_posix()
         parts = rel.split("/")
-        if any(fnmatch(rel, pat) or any(fnmatch(p, pat) for p in parts) for pat in settings.exclude):
+        if any(
+            fnmatch(rel, pat) or any(fnmatch(p, pat) for p in parts) for pat in settings.exclude
+        ):
             continue
         if path.is_file() and path.suffix.lower() in SUFFIXES:
             found.append(path)
@@ -178,7 +180,8 @@ def _html_meta(soup: Any) -> dict[str, Any]:
 
     canonical = soup.find("link", rel="canonical")
     meta = {
-        "title": content(property="og:title") or (soup.title.get_text(strip=True) if soup.title else ""),
+        "title": content(property="og:title")
+        or (soup.title.get_text(strip=True) if soup.title else ""),
         "url": content(property="og:url") or (str(canonical.get("href", "")) if canonical else ""),
         "publisher": content(property="og:site_name"),
         "date": content(property="article:published_time")[:10] or content(name="date")[:10],

@@ -86,8 +86,15 @@ class Manifest:
         self.forget_file(collection, entry.path)
         self._db.execute(
             "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (collection, entry.path, entry.doc_hash, entry.size, entry.title, entry.n_chunks,
-             entry.indexed_at),  # fmt: skip
+            (
+                collection,
+                entry.path,
+                entry.doc_hash,
+                entry.size,
+                entry.title,
+                entry.n_chunks,
+                entry.indexed_at,
+            ),
         )
         self._db.executemany(
             "INSERT OR REPLACE INTO chunks VALUES (?, ?, ?)",

@@ -26,7 +26,7 @@ def extract(path: str) -> dict[str, Any]:
             "the PDF has no text layer (it looks scanned)",
             "run OCR on it first (for example with ocrmypdf) and add the result",
         )
-    info = reader.metadata or {}
+    info: Any = reader.metadata or {}
     meta = {"title": str(info.get("/Title") or "").strip()}
     return {"pages": pages, "meta": {k: v for k, v in meta.items() if v}}
 
@@ -42,7 +42,9 @@ def main() -> None:
     try:
         result = extract(path)
     except MemoryError:
-        result = _fail("the PDF needs more memory than allowed", "raise ASSISTANT_CORPUS__PDF_MEMORY_MB")
+        result = _fail(
+            "the PDF needs more memory than allowed", "raise ASSISTANT_CORPUS__PDF_MEMORY_MB"
+        )
     sys.stdout.write(json.dumps(result))
 
 

@@ -11,7 +11,9 @@ from assistant.generation import Message
 _FOLLOW_UP_START = re.compile(
     r"^(and|but|also|so|then|what about|how about|and what|what else|why|how come)\b", re.I
 )
-_PRONOUN = re.compile(r"\b(it|its|they|them|their|then|that|those|these|this|he|she|his|her)\b", re.I)
+_PRONOUN = re.compile(
+    r"\b(it|its|they|them|their|then|that|those|these|this|he|she|his|her)\b", re.I
+)
 _MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
 _MONTHS.update({m.lower(): i for i, m in enumerate(calendar.month_abbr) if m})
 _MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))

@@ -36,7 +36,9 @@ def create_app(bot: Assistant) -> Any:
     app.include_router(router)
     chat = WebChat(bot)
     blocks = chat.create_app()
-    blocks.queue(default_concurrency_limit=settings.web.concurrency, max_size=settings.web.queue_size)
+    blocks.queue(
+        default_concurrency_limit=settings.web.concurrency, max_size=settings.web.queue_size
+    )
     return gr.mount_gradio_app(
         app,
         blocks,
@@ -57,7 +59,9 @@ def _auth(value: str | None) -> tuple[str, str] | None:
         return None
     user, sep, password = value.partition(":")
     if not sep or not user or not password:
-        raise ConfigError("The web auth setting must be 'user:password' (ASSISTANT_WEB__AUTH or --auth).")
+        raise ConfigError(
+            "The web auth setting must be 'user:password' (ASSISTANT_WEB__AUTH or --auth)."
+        )
     return user, password
 
 

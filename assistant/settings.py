@@ -77,7 +77,7 @@ class LLMSettings(_Group):
     model: str = Field("default", description="Model name on the server.")
     api_key: SecretStr | None = Field(None, description="API key for the server, if it needs one.")
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature.")
-    max_tokens: int = Field(256, ge=16, le=8192, description="Longest answer, in tokens.")
+    max_tokens: int = Field(160, ge=16, le=8192, description="Longest answer, in tokens.")
     context_length: int = Field(
         8192, ge=512, le=1_000_000, description="Context window used for a local GGUF model."
     )
@@ -127,7 +127,7 @@ class Settings(BaseSettings):
 
 
 def config_file() -> Path | None:
-    """``ASSISTANT_CONFIG`` names a TOML file; otherwise ``assistant.toml`` in the working folder."""
+    """``ASSISTANT_CONFIG`` names a TOML file; else ``assistant.toml`` in the working folder."""
     named = os.environ.get("ASSISTANT_CONFIG")
     if named:
         return Path(named)

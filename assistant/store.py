@@ -73,7 +73,9 @@ class Store:
         if name in self.names():
             self.client.delete_collection(name)
 
-    def upsert(self, name: str, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> None:
+    def upsert(
+        self, name: str, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]
+    ) -> None:
         col = self.collection(name, create=True)
         step = self.max_batch
         for i in range(0, len(chunks), step):
@@ -119,7 +121,13 @@ class Store:
             where=where or None,
             include=["documents", "metadatas", "distances"],
         )
-        rows = zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])
+        rows = zip(
+            got["ids"][0],
+            got["documents"][0],
+            got["metadatas"][0],
+            got["distances"][0],
+            strict=True,
+        )
         return [(from_metadata(cid, doc, meta), 1.0 - float(dist)) for cid, doc, meta, dist in rows]
 
     def scan(self, name: str, page: int = 5000) -> Iterator[Chunk]:

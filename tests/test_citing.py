@@ -11,22 +11,35 @@ def chunk(cid: str, text: str, url: str = "") -> Chunk:
 
 CHUNKS = [
     chunk("rules", "Nvidia designed the A800 and H800 chips for China after the 2022 rule."),
-    chunk("minerals", "China required licences for gallium and germanium exports from 1 August 2023."),
-    chunk("qwen", "Alibaba released Qwen2 in June 2024 under the Apache 2.0 licence.", "https://x.org/q"),
+    chunk(
+        "minerals", "China required licences for gallium and germanium exports from 1 August 2023."
+    ),
+    chunk(
+        "qwen",
+        "Alibaba released Qwen2 in June 2024 under the Apache 2.0 licence.",
+        "https://x.org/q",
+    ),
 ]
 
 
 def test_only_cited_sources_are_listed_and_renumbered_by_first_use() -> None:
-    draft = "Alibaba released Qwen2 in June 2024 [3]. Nvidia designed the A800 and H800 for China [1]."
+    draft = (
+        "Alibaba released Qwen2 in June 2024 [3]. Nvidia designed the A800 and H800 for China [1]."
+    )
     text, citations, sentences, removed = check_answer(draft, CHUNKS, HashEmbedder())
     assert [c.chunk.id for c in citations] == ["qwen", "rules"]
-    assert text == "Alibaba released Qwen2 in June 2024 [1]. Nvidia designed the A800 and H800 for China [2]."
+    assert (
+        text == "Alibaba released Qwen2 in June 2024 [1]. "
+        "Nvidia designed the A800 and H800 for China [2]."
+    )
     assert [s.support for s in sentences] == ["supported", "supported"]
     assert removed == []
 
 
 def test_a_marker_naming_no_source_is_removed_and_reported() -> None:
-    text, citations, _, removed = check_answer("Qwen2 came out in June 2024 [7].", CHUNKS, HashEmbedder())
+    text, _citations, _, removed = check_answer(
+        "Qwen2 came out in June 2024 [7].", CHUNKS, HashEmbedder()
+    )
     assert removed == ["[7]"]
     assert "[7]" not in text
 
@@ -40,13 +53,18 @@ def test_an_uncited_sentence_gets_the_supporting_source_attached() -> None:
 
 
 def test_wrong_numbers_and_unsourced_claims_are_unsupported() -> None:
-    draft = "China required licences for gallium exports from 1 August 2019 [2]. The moon is made of cheese."
+    draft = (
+        "China required licences for gallium exports from 1 August 2019 [2]. "
+        "The moon is made of cheese."
+    )
     _, _, sentences, _ = check_answer(draft, CHUNKS, HashEmbedder())
     assert [s.support for s in sentences] == ["unsupported", "unsupported"]
 
 
 def test_quotes_point_into_the_source_with_offsets_and_a_text_fragment_link() -> None:
-    _, citations, _, _ = check_answer("Alibaba released Qwen2 in June 2024 [3].", CHUNKS, HashEmbedder())
+    _, citations, _, _ = check_answer(
+        "Alibaba released Qwen2 in June 2024 [3].", CHUNKS, HashEmbedder()
+    )
     cite = citations[0]
     assert cite.quote_start == 100 and cite.quote_end == 100 + len(cite.quote)
     assert cite.link.startswith("https://x.org/q#:~:text=Alibaba%20released%20Qwen2")
@@ -54,7 +72,12 @@ def test_quotes_point_into_the_source_with_offsets_and_a_text_fragment_link() ->
 
 def test_sentence_split_handles_bullets_and_headings() -> None:
     text = "## Heading\n- First point here. Second one.\n- Third point"
-    assert split_sentences(text) == ["## Heading", "First point here.", "Second one.", "Third point"]
+    assert split_sentences(text) == [
+        "## Heading",
+        "First point here.",
+        "Second one.",
+        "Third point",
+    ]
 
 
 def test_text_fragment_link_without_url_is_empty() -> None:

@@ -55,7 +55,12 @@ def bot(request: pytest.FixtureRequest, tmp_path: Path, corpus: Path) -> Assista
 
 def test_first_build_then_nothing_to_do(bot: Assistant) -> None:
     first = bot.index()
-    assert sorted(first.added) == ["export-rules.md", "hbm-report.pdf", "minerals.txt", "models.html"]
+    assert sorted(first.added) == [
+        "export-rules.md",
+        "hbm-report.pdf",
+        "minerals.txt",
+        "models.html",
+    ]
     assert first.exit_code == 0 and first.documents == 4 and first.chunks > 4
     again = bot.index()
     assert again.added == [] and len(again.unchanged) == 4
@@ -65,7 +70,9 @@ def test_first_build_then_nothing_to_do(bot: Assistant) -> None:
 def test_only_changed_passages_are_embedded(bot: Assistant, corpus: Path) -> None:
     bot.index()
     path = corpus / "export-rules.md"
-    path.write_text(path.read_text() + "\n## Later\n\nIn 2025 a licence was required for the H20.\n")
+    path.write_text(
+        path.read_text() + "\n## Later\n\nIn 2025 a licence was required for the H20.\n"
+    )
     report = bot.index()
     assert report.changed == ["export-rules.md"]
     assert 1 <= report.chunks_embedded < 3 and report.chunks_reused >= 1
@@ -137,7 +144,9 @@ def test_filters_by_date_and_topic(bot: Assistant) -> None:
     until = bot.search("Qwen models", k=10, filters=Filters(until="2023-12-31"), mode="bm25").hits
     assert all(h.chunk.source != "models.html" for h in until)
     bot.settings.retrieval.min_similarity = 0.0  # the hash embedder's scores are low
-    topic = bot.search("chips export", k=10, filters=Filters(topics=("ai-chips",)), mode="dense").hits
+    topic = bot.search(
+        "chips export", k=10, filters=Filters(topics=("ai-chips",)), mode="dense"
+    ).hits
     assert topic and all("ai-chips" in h.chunk.topics for h in topic)
 
 

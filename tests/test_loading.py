@@ -52,7 +52,9 @@ def test_pdf_keeps_page_numbers(corpus: Path) -> None:
         ("script.html", b"<html><script>x()</script><nav>menu</nav></html>", "no readable"),
     ],
 )
-def test_bad_files_are_reported_by_reason(tmp_path: Path, name: str, content: bytes, reason: str) -> None:
+def test_bad_files_are_reported_by_reason(
+    tmp_path: Path, name: str, content: bytes, reason: str
+) -> None:
     (tmp_path / name).write_bytes(content)
     with pytest.raises(BadDocumentError) as info:
         load(tmp_path / name, tmp_path, SETTINGS)

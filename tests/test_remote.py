@@ -1,0 +1,80 @@
+"""The openai backend against a real OpenAI-compatible server: llama.cpp's own server with the
+bundled GGUF, started by the test on 127.0.0.1."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from assistant import Assistant
+from assistant.errors import ModelError
+from assistant.generation import bundled_gguf
+from tests.conftest import free_port
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def llama_server() -> Iterator[str]:
+    port = free_port()
+    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_gguf()),
+           "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096",
+           "--model_alias", "smollm2", "--api_key", "test-key-123"]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            headers = {"Authorization": "Bearer test-key-123"}
+            if httpx.get(f"{base}/models", headers=headers, timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("llama_cpp.server did not start")
+    yield base
+    proc.terminate()
+    proc.wait(10)
+
+
+def remote(bot: Assistant, base: str, key: str = "test-key-123") -> Assistant:
+    settings = bot.settings.model_copy(deep=True)
+    settings.llm.backend = "openai"
+    settings.llm.base_url = base
+    settings.llm.api_key = key  # type: ignore[assignment]
+    return Assistant(settings, embedder=bot.embedder)
+
+
+def test_openai_backend_answers_with_citations(real_bot: Assistant, llama_server: str) -> None:
+    bot = remote(real_bot, llama_server)
+    answer = bot.ask("When did China start licensing gallium exports?")
+    assert answer.backend == "openai"
+    assert not answer.abstained, answer.notes
+    assert any(c.chunk.source == "minerals.txt" for c in answer.citations)
+
+
+def test_openai_backend_streams_tokens(real_bot: Assistant, llama_server: str) -> None:
+    from assistant import Final, Token
+
+    events = list(remote(real_bot, llama_server).stream("What did the October 2023 update add?"))
+    assert sum(isinstance(e, Token) for e in events) > 1 and isinstance(events[-1], Final)
+
+
+def test_wrong_api_key_is_refused_without_leaking_it(
+    real_bot: Assistant, llama_server: str
+) -> None:
+    with pytest.raises(ModelError) as info:
+        remote(real_bot, llama_server, key="wrong-key-999").ask("What is HBM?")
+    assert "API key" in str(info.value) and "wrong-key-999" not in str(info.value)
+
+
+def test_unreachable_server_names_the_url(real_bot: Assistant) -> None:
+    base = f"http://127.0.0.1:{free_port()}/v1"
+    with pytest.raises(ModelError, match=f"Cannot reach the model server at {base}"):
+        remote(real_bot, base).ask("What is HBM?")
