@@ -29,9 +29,8 @@ def chunk_document(doc: Document, settings: ChunkingSettings, doc_hash: str = ""
     chunks: list[Chunk] = []
     seen: dict[str, int] = {}
     for section in doc.sections:
-        for piece in split.create_documents([section.text]):
-            text = piece.page_content
-            start = section.offset + int(piece.metadata.get("start_index", 0))
+        for text, local in _pieces(split, section.text, settings.chunk_size // 3):
+            start = section.offset + local
             key = f"{doc.path}\x00{section.heading}\x00{section.page}\x00{text}"
             seen[key] = seen.get(key, 0) + 1
             chunks.append(
@@ -53,6 +52,21 @@ def chunk_document(doc: Document, settings: ChunkingSettings, doc_hash: str = ""
                 )
             )
     return chunks
+
+
+def _pieces(
+    split: RecursiveCharacterTextSplitter, text: str, min_tail: int
+) -> list[tuple[str, int]]:
+    """The section's pieces with their offsets; a short last piece joins the one before it, since
+    a passage of a line or two ranks well on its heading alone but rarely holds an answer."""
+    found = [
+        (d.page_content, int(d.metadata.get("start_index", 0)))
+        for d in split.create_documents([text])
+    ]
+    if len(found) >= 2 and len(found[-1][0]) < min_tail:
+        (_, start), (last, last_start) = found[-2], found[-1]
+        found[-2:] = [(text[start : last_start + len(last)], start)]
+    return found
 
 
 def chunk_id(key: str, occurrence: int) -> str:

@@ -59,7 +59,7 @@ class EmbeddingSettings(_Group):
 class RetrievalSettings(_Group):
     k: int = Field(6, ge=1, le=50, description="Passages given to the model per question.")
     mode: SearchMode = Field("hybrid", description="hybrid, dense or bm25.")
-    per_document: int = Field(2, ge=1, le=50, description="Most passages from one document.")
+    per_document: int = Field(4, ge=1, le=50, description="Most passages from one document.")
     min_similarity: float = Field(
         0.30, ge=-1.0, le=1.0, description="Relevance floor: best dense cosine similarity needed."
     )

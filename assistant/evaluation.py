@@ -1,0 +1,182 @@
+"""Evaluation: retrieval metrics (recall@k, MRR, nDCG@10), abstention accuracy, and answer
+metrics for a chosen backend, over a JSONL question set."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assistant.core import Assistant
+from assistant.errors import ConfigError
+from assistant.records import Chunk
+
+CUTOFFS = (1, 5, 10)
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    question: str
+    answer_pattern: str
+    sources: tuple[str, ...] = ()
+    unanswerable: bool = False
+    pattern: re.Pattern[str] = field(default=re.compile(""), compare=False, repr=False)
+
+
+def load_questions(path: Path) -> list[Question]:
+    if not path.is_file():
+        raise ConfigError(f"The question file {path} does not exist.")
+    questions = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+            pattern = re.compile(raw.get("answer_pattern") or "(?!)", re.IGNORECASE)
+            questions.append(
+                Question(
+                    str(raw["id"]),
+                    str(raw["question"]),
+                    str(raw.get("answer_pattern") or ""),
+                    tuple(raw.get("sources") or ()),
+                    bool(raw.get("unanswerable")),
+                    pattern,
+                )  # fmt: skip
+            )
+        except (ValueError, KeyError, re.error) as exc:
+            raise ConfigError(f"{path}, line {number}: {exc}") from exc
+    return questions
+
+
+def is_hit(chunk: Chunk, question: Question, corpus_prefix: str) -> bool:
+    if question.sources and f"{corpus_prefix}{chunk.source}" not in question.sources:
+        return False
+    return bool(question.pattern.search(chunk.text))
+
+
+def evaluate(
+    bot: Assistant, questions: list[Question], backend: str | None = None, mode: str | None = None
+) -> dict[str, Any]:
+    prefix = f"{bot.settings.corpus.path.as_posix().rstrip('/')}/"
+    per_question: list[dict[str, Any]] = []
+    for q in questions:
+        result = bot.search(q.question, k=10, mode=mode)
+        ranks = [i for i, h in enumerate(result.hits, start=1) if is_hit(h.chunk, q, prefix)]
+        row: dict[str, Any] = {
+            "id": q.id,
+            "question": q.question,
+            "unanswerable": q.unanswerable,
+            "relevant": result.relevant,
+            "first_hit_rank": ranks[0] if ranks else None,
+            "top_sources": [h.chunk.source for h in result.hits[:3]],
+        }
+        if not q.unanswerable:
+            row["ndcg@10"] = _ndcg(ranks)
+        if backend:
+            row.update(_answer_metrics(bot, q, backend))
+        per_question.append(row)
+    return {"retrieval": _retrieval(per_question), "abstention": _abstention(per_question),
+            **({"answers": _answers(per_question, backend)} if backend else {}),
+            "questions": per_question}  # fmt: skip
+
+
+def _ndcg(ranks: list[int]) -> float:
+    dcg = sum(1 / math.log2(r + 1) for r in ranks if r <= 10)
+    ideal = sum(1 / math.log2(i + 1) for i in range(1, min(len(ranks), 10) + 1))
+    return dcg / ideal if ideal else 0.0
+
+
+def _retrieval(rows: list[dict[str, Any]]) -> dict[str, float]:
+    answerable = [r for r in rows if not r["unanswerable"]]
+    n = len(answerable) or 1
+    metrics = {
+        f"recall@{k}": sum(
+            1 for r in answerable if r["first_hit_rank"] and r["first_hit_rank"] <= k
+        )
+        / n
+        for k in CUTOFFS
+    }
+    metrics["mrr"] = sum(1 / r["first_hit_rank"] for r in answerable if r["first_hit_rank"]) / n
+    metrics["ndcg@10"] = sum(r["ndcg@10"] for r in answerable) / n
+    metrics["questions"] = len(answerable)
+    return {k: round(v, 4) for k, v in metrics.items()}
+
+
+def _abstention(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """Retrieval-level: unanswerable questions should find nothing relevant, others something."""
+    unanswerable = [r for r in rows if r["unanswerable"]]
+    answerable = [r for r in rows if not r["unanswerable"]]
+    correct_abstain = sum(1 for r in unanswerable if not r["relevant"])
+    wrong_abstain = sum(1 for r in answerable if not r["relevant"])
+    total = len(rows) or 1
+    return {
+        "unanswerable": len(unanswerable),
+        "abstained_on_unanswerable": correct_abstain,
+        "abstained_on_answerable": wrong_abstain,
+        "accuracy": round((correct_abstain + len(answerable) - wrong_abstain) / total, 4),
+    }
+
+
+def _answer_metrics(bot: Assistant, q: Question, backend: str) -> dict[str, Any]:
+    answer = bot.ask(q.question, backend=backend)
+    checked = [s for s in answer.sentences if s.citations]
+    return {
+        "answer": answer.text,
+        "abstained": answer.abstained,
+        "answer_matches": bool(q.pattern.search(answer.text)) if not q.unanswerable else None,
+        "sentences": len(answer.sentences),
+        "supported_sentences": sum(1 for s in answer.sentences if s.support == "supported"),
+        "cited_sentences": len(checked),
+        "supported_cited": sum(1 for s in checked if s.support == "supported"),
+    }
+
+
+def _answers(rows: list[dict[str, Any]], backend: str) -> dict[str, Any]:
+    answerable = [r for r in rows if not r["unanswerable"]]
+    unanswerable = [r for r in rows if r["unanswerable"]]
+    cited = sum(r["cited_sentences"] for r in rows if not r["abstained"])
+    supported_cited = sum(r["supported_cited"] for r in rows if not r["abstained"])
+    sentences = sum(r["sentences"] for r in rows if not r["abstained"])
+    supported = sum(r["supported_sentences"] for r in rows if not r["abstained"])
+    right = sum(1 for r in unanswerable if r["abstained"]) + sum(
+        1 for r in answerable if not r["abstained"]
+    )
+    return {
+        "backend": backend,
+        "answer_contains_pattern": round(
+            sum(1 for r in answerable if r["answer_matches"]) / (len(answerable) or 1), 4
+        ),
+        "citation_precision": round(supported_cited / cited, 4) if cited else 0.0,
+        "citation_recall": round(supported / sentences, 4) if sentences else 0.0,
+        "abstention_accuracy": round(right / (len(rows) or 1), 4),
+    }
+
+
+def render(result: dict[str, Any]) -> str:
+    r, a = result["retrieval"], result["abstention"]
+    lines = [
+        f"retrieval over {r['questions']} answerable questions:",
+        f"  recall@1 {r['recall@1']:.3f}  recall@5 {r['recall@5']:.3f}  "
+        f"recall@10 {r['recall@10']:.3f}  MRR {r['mrr']:.3f}  nDCG@10 {r['ndcg@10']:.3f}",
+        f"abstention: accuracy {a['accuracy']:.3f} "
+        f"({a['abstained_on_unanswerable']}/{a['unanswerable']} unanswerable abstained, "
+        f"{a['abstained_on_answerable']} answerable wrongly abstained)",
+    ]
+    if "answers" in result:
+        s = result["answers"]
+        lines.append(
+            f"answers ({s['backend']}): contains pattern {s['answer_contains_pattern']:.3f}  "
+            f"citation precision {s['citation_precision']:.3f}  "
+            f"citation recall {s['citation_recall']:.3f}  "
+            f"abstention accuracy {s['abstention_accuracy']:.3f}"
+        )
+    misses = [
+        q["id"] for q in result["questions"] if not q["unanswerable"] and not q["first_hit_rank"]
+    ]
+    if misses:
+        lines.append(f"missed within top 10: {', '.join(misses)}")
+    return "\n".join(lines)
