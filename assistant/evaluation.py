@@ -45,7 +45,7 @@ def load_questions(path: Path) -> list[Question]:
                     tuple(raw.get("sources") or ()),
                     bool(raw.get("unanswerable")),
                     pattern,
-                )  # fmt: skip
+                )
             )
         except (ValueError, KeyError, re.error) as exc:
             raise ConfigError(f"{path}, line {number}: {exc}") from exc

@@ -41,7 +41,7 @@ def test_there_are_at_least_sixty_briefs() -> None:
 @pytest.mark.parametrize("path", BRIEFS, ids=[p.stem for p in BRIEFS])
 def test_brief_front_matter_is_complete_and_valid(path: Path) -> None:
     meta, body = parse(path)
-    assert KEYS <= set(meta), f"missing {KEYS - set(meta)}"
+    assert set(meta) >= KEYS, f"missing {KEYS - set(meta)}"
     assert re.match(r"https?://[^/\s]+\.[a-z]{2,}", str(meta["url"])), meta["url"]
     for key in ("date", "accurate_as_of"):
         assert isinstance(meta[key], dt.date), f"{key} is not an ISO date"
