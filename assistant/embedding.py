@@ -24,13 +24,14 @@ class Embedder(Embeddings):
 
     def __init__(self, settings: EmbeddingSettings) -> None:
         self.settings = settings
-        self.name = "all-MiniLM-L6-v2" if settings.model == "bundled" else settings.model
+        base = "all-MiniLM-L6-v2" if settings.model == "bundled" else settings.model
+        self.name = base if settings.backend == "torch" else f"{base}[{settings.backend}]"
         self._model: Any = None
 
     @property
     def model(self) -> Any:
         if self._model is None:
-            self._model = _load(self.settings.model, self.settings.device)
+            self._model = _load(self.settings.model, self.settings.device, self.settings.backend)
         return self._model
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
@@ -83,13 +84,17 @@ def verify_sha256(path: Path, expected: str) -> None:
 
 
 @lru_cache(maxsize=4)
-def _load(name: str, device: str) -> Any:
+def _load(name: str, device: str, backend: str = "torch") -> Any:
     """Loaded once per process and model: every Assistant in the process shares it."""
     go_offline()
     if name == "bundled":
         folder = bundled_model_dir()
         verify_sha256(folder / "model.safetensors", BUNDLED_SHA256)
         name = str(folder)
+    if backend != "torch":
+        from assistant.onnx_encoder import OnnxEncoder
+
+        return OnnxEncoder.open(Path(name), quantized=backend == "onnx-int8")
     from sentence_transformers import SentenceTransformer
 
     try:

@@ -8,7 +8,7 @@ any OpenAI-compatible server through LangChain's ChatOpenAI; ``ollama`` uses Cha
 from __future__ import annotations
 
 import importlib.util
-import json
+import threading
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -56,6 +56,7 @@ class LlamaCppModel:
         self.settings = settings
         self.name = f"llamacpp:{path.name}"
         self.llm = _load_gguf(str(path), settings.context_length, settings.threads)
+        self._lock = threading.Lock()  # one Llama object cannot serve two threads at once
         if not self.llm.metadata.get("tokenizer.chat_template"):
             raise ModelError(
                 f"{path} has no chat template in its metadata; use an instruction-tuned GGUF."
@@ -69,15 +70,16 @@ class LlamaCppModel:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
     def stream(self, messages: list[Message]) -> Iterator[str]:
-        for part in self.llm.create_chat_completion(
-            messages=messages,  # type: ignore[arg-type]
-            stream=True,
-            temperature=self.settings.temperature,
-            max_tokens=self.settings.max_tokens,
-        ):
-            text = part["choices"][0]["delta"].get("content")  # type: ignore[index]
-            if text:
-                yield text
+        with self._lock:
+            for part in self.llm.create_chat_completion(
+                messages=messages,  # type: ignore[arg-type]
+                stream=True,
+                temperature=self.settings.temperature,
+                max_tokens=self.settings.max_tokens,
+            ):
+                text = part["choices"][0]["delta"].get("content")  # type: ignore[index]
+                if text:
+                    yield text
 
 
 @lru_cache(maxsize=2)
@@ -220,6 +222,3 @@ def make_model(settings: LLMSettings, backend: str) -> ChatModel:
         f"Unknown backend {backend!r}: choose llamacpp, openai, ollama or extractive."
     )
 
-
-def describe(settings: LLMSettings) -> str:
-    return json.dumps({"backend": settings.backend, "base_url": settings.base_url})

@@ -4,6 +4,7 @@ which collection is live. SQLite, so every update is one transaction and survive
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -37,9 +38,20 @@ class Manifest:
     def __init__(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.path = folder / "manifest.sqlite"
-        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._local = threading.local()
         self._db.executescript(_SCHEMA)
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        """One connection per thread: the server calls in from worker threads, sqlite3 refuses a
+        connection made in another thread, and a transaction must not take in other threads'
+        writes. WAL lets the readers run while the indexer writes."""
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            self._local.db = db
+        return db
 
     def close(self) -> None:
         self._db.close()

@@ -1,0 +1,768 @@
+"""The HTTP API under /v1: OpenAI-compatible chat completions (with citations as extra fields),
+search, index status and background index updates.
+
+Every route is an ``_ApiRoute``: the bearer token is checked before the body is read, and every
+error leaves as one JSON object in OpenAI's shape ``{"error": {"message", "type", "code"}}``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import re
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Request, Response, Security
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPBearer
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    TypeAdapter,
+    model_validator,
+)
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.routing import Match
+from starlette.types import Message
+
+from assistant.core import Assistant
+from assistant.errors import AssistantError, ConfigError, IndexMissingError, ModelError
+from assistant.indexing import IndexReport, Progress
+from assistant.records import Answer, Filters, Final, StreamEvent, Token
+from assistant.settings import Backend, SearchMode
+
+logger = logging.getLogger(__name__)
+
+MODEL_ID = "ai-race-assistant"
+MAX_BODY_BYTES = 1024 * 1024
+MAX_TEXT_CHARS = 4000  # one message, or one search query
+MAX_MESSAGES = 100
+MAX_FILTER_VALUES = 50
+KEPT_JOBS = 20
+_STARTED = int(time.time())
+
+# ----------------------------------------------------------------------------- request models
+
+Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS, pattern=r"\S")]
+FilterValue = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+FilterValues = Annotated[list[FilterValue], Field(max_length=MAX_FILTER_VALUES)]
+
+
+def _iso_day(value: object) -> object:
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return value
+    raise ValueError("must be a date written YYYY-MM-DD")
+
+
+Day = Annotated[date, Strict(False), BeforeValidator(_iso_day)]
+
+
+def _whole(value: object) -> object:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # JSON Schema counts 2.0 as an integer
+    return value
+
+
+WHOLE = BeforeValidator(_whole)  # after the bounds in Annotated[...], or the schema loses them
+
+
+class _Request(BaseModel):
+    # Strict: JSON types as the schema says ("5" is not an integer); unknown fields are refused.
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class SearchFilters(_Request):
+    """Narrow the passages; empty fields do not filter."""
+
+    sources: FilterValues = Field([], description="Corpus paths, or folders ending in '/'.")
+    publishers: FilterValues = []
+    topics: FilterValues = []
+    since: Day | None = Field(None, description="Published on or after (YYYY-MM-DD).")
+    until: Day | None = Field(None, description="Published on or before (YYYY-MM-DD).")
+
+    def to_filters(self) -> Filters:
+        return Filters(
+            tuple(self.sources),
+            tuple(self.publishers),
+            tuple(self.topics),
+            self.since.isoformat() if self.since else "",
+            self.until.isoformat() if self.until else "",
+        )
+
+
+class ChatMessage(_Request):
+    model_config = ConfigDict(extra="ignore")  # OpenAI clients may send "name" and the like
+
+    role: Literal["system", "developer", "user", "assistant"]
+    content: Text
+
+
+class ChatRequest(_Request):
+    """OpenAI's chat request; unknown OpenAI fields are accepted and ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    model: str = Field(
+        MODEL_ID, max_length=200, description=f"Any name; answers come from {MODEL_ID}."
+    )
+    messages: list[ChatMessage] = Field(
+        min_length=1,
+        max_length=MAX_MESSAGES,
+        description="The last user message is the question; earlier ones are the conversation.",
+        json_schema_extra={"contains": {"properties": {"role": {"const": "user"}}}},
+    )
+    stream: bool = False
+    temperature: float | None = Field(None, ge=0, le=2, description="Accepted; the server decides.")
+    max_tokens: Annotated[int, Field(ge=1), WHOLE] | None = Field(
+        None, description="Accepted; the server decides."
+    )
+    filters: SearchFilters | None = Field(None, description="Extension: narrow the sources.")
+    backend: Backend | None = Field(
+        None, description="Extension: the model backend to answer with."
+    )
+
+    @model_validator(mode="after")
+    def _has_question(self) -> ChatRequest:
+        if not any(m.role == "user" for m in self.messages):
+            raise ValueError("messages must include a user message: the question")
+        return self
+
+    def conversation(self) -> tuple[str, list[dict[str, str]]]:
+        """The question (the last user message) and the user/assistant turns before it."""
+        last = max(i for i, m in enumerate(self.messages) if m.role == "user")
+        history = [
+            {"role": m.role, "content": m.content}
+            for m in self.messages[:last]
+            if m.role in ("user", "assistant")
+        ]
+        return self.messages[last].content, history
+
+
+class SearchRequest(_Request):
+    query: Text
+    k: Annotated[int, Field(ge=1, le=50), WHOLE] | None = Field(
+        None, description="Passages to return."
+    )
+    filters: SearchFilters | None = None
+    mode: SearchMode | None = Field(None, description="Ranking; the server's setting by default.")
+
+
+# ---------------------------------------------------------------------------- response models
+
+
+class ErrorDetail(BaseModel):
+    message: str
+    type: str
+    code: str | None = None
+    param: str | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
+
+
+class ChunkOut(BaseModel):
+    chunk_id: str
+    text: str
+    source: str
+    title: str
+    heading: str
+    page: int | None
+    start: int
+    end: int
+    position: int
+    url: str
+    publisher: str
+    date: str
+    topics: list[str]
+    doc_hash: str
+    location: str
+
+
+class HitOut(ChunkOut):
+    score: float
+    similarity: float | None
+    bm25: float | None
+    dense_rank: int | None
+    bm25_rank: int | None
+
+
+class CitationOut(ChunkOut):
+    n: int
+    snippet: str
+    quote: str
+    quote_start: int
+    quote_end: int
+    score: float
+    link: str
+
+
+class SentenceOut(BaseModel):
+    text: str
+    citations: list[int]
+    support: Literal["supported", "weak", "unsupported"]
+    chunk_ids: list[str]
+    quote: str
+    reason: str
+
+
+class Evidence(BaseModel):
+    """What backs an answer; standard OpenAI clients ignore these extra fields."""
+
+    citations: list[CitationOut] = Field(description="The sources the [n] markers point to.")
+    sentences: list[SentenceOut] = Field(description="Each sentence with its checked support.")
+    abstained: bool = Field(description="True when the sources did not answer the question.")
+
+
+class AssistantMessage(BaseModel):
+    role: Literal["assistant"] = "assistant"
+    content: str
+
+
+class Choice(BaseModel):
+    index: int = 0
+    message: AssistantMessage
+    finish_reason: Literal["stop"] = "stop"
+
+
+class ChatCompletion(Evidence):
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str
+    choices: list[Choice]
+
+
+def _omitted_when_none(default: None = None, **kwargs: Any) -> Any:
+    return Field(default, exclude_if=lambda value: value is None, **kwargs)
+
+
+class Delta(BaseModel):
+    role: Literal["assistant"] | None = _omitted_when_none()
+    content: str | None = _omitted_when_none()
+
+
+class ChunkChoice(BaseModel):
+    index: int = 0
+    delta: Delta
+    finish_reason: Literal["stop"] | None = None
+
+
+class ChatCompletionChunk(BaseModel):
+    """One server-sent event; the last one carries the evidence and the checked answer text."""
+
+    id: str
+    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
+    created: int
+    model: str
+    choices: list[ChunkChoice]
+    citations: list[CitationOut] | None = _omitted_when_none()
+    sentences: list[SentenceOut] | None = _omitted_when_none()
+    abstained: bool | None = _omitted_when_none()
+    answer: str | None = _omitted_when_none(
+        description="The checked answer, when it differs from the streamed draft."
+    )
+
+
+class ModelCard(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int
+    owned_by: str
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelCard]
+
+
+class SearchResponse(BaseModel):
+    relevant: bool = Field(description="False when nothing passed the relevance floor.")
+    hits: list[HitOut]
+
+
+class IndexStatusOut(BaseModel):
+    exists: bool
+    where: str
+    collection: str
+    documents: int
+    chunks: int
+    model: str
+    settings: str
+    built_at: str
+    changed_since: dict[str, list[str]]
+
+
+class FailureOut(BaseModel):
+    path: str
+    reason: str
+    hint: str
+
+
+class IndexReportOut(BaseModel):
+    collection: str
+    added: list[str]
+    changed: list[str]
+    renamed: list[tuple[str, str]]
+    removed: list[str]
+    unchanged: list[str]
+    duplicates: list[tuple[str, str]]
+    failed: list[FailureOut]
+    chunks_embedded: int
+    chunks_reused: int
+    documents: int
+    chunks: int
+    seconds: float
+    switched_from: str | None
+    exit_code: int
+
+
+class IndexJob(BaseModel):
+    id: str
+    status: Literal["running", "done", "failed"]
+    files_done: int
+    files_total: int = Field(description="0 until the corpus has been scanned.")
+    chunks_done: int
+    current: str = Field(description="The file being indexed.")
+    started_at: str
+    finished_at: str | None
+    report: IndexReportOut | None = Field(description="The diff, once done.")
+    error: str | None
+
+
+# ------------------------------------------------------------------------------------ errors
+
+_ERROR_TYPES = {
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    405: "invalid_request_error",
+    409: "conflict_error",
+    500: "server_error",
+    503: "service_unavailable_error",
+}
+_ERROR_DOCS = {
+    400: "The request is malformed, e.g. its body is not JSON.",
+    401: "Missing or wrong bearer token.",
+    403: "Refused: the server is not set up for this.",
+    404: "No such job.",
+    409: "An index update is already running.",
+    413: "The request body is too large.",
+    422: "A field is missing or invalid.",
+    503: "No index exists yet, or the model backend cannot be reached.",
+}
+
+
+class ApiError(Exception):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        code: str,
+        param: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.detail = ErrorDetail(
+            message=message,
+            type=_ERROR_TYPES.get(status, "invalid_request_error"),
+            code=code,
+            param=param,
+        )
+        self.headers = dict(headers or {})
+
+    def response(self) -> JSONResponse:
+        body = ErrorResponse(error=self.detail).model_dump()
+        return JSONResponse(body, status_code=self.status, headers=self.headers)
+
+
+def as_api_error(exc: Exception) -> ApiError:
+    """The library's and the framework's errors, as the response a client should see."""
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, RequestValidationError):
+        return _invalid(exc)
+    if isinstance(exc, HTTPException):
+        if exc.status_code == 413:
+            limit = MAX_BODY_BYTES // 1024
+            return ApiError(413, f"The request body is larger than {limit} KiB.", "body_too_large")
+        return ApiError(exc.status_code, str(exc.detail), "http_error", headers=exc.headers)
+    if isinstance(exc, IndexMissingError):
+        return ApiError(503, str(exc), "index_missing")
+    if isinstance(exc, ModelError):
+        return ApiError(503, str(exc), "backend_unavailable")
+    if isinstance(exc, ConfigError):
+        return ApiError(503, str(exc), "server_misconfigured")
+    if isinstance(exc, AssistantError):
+        return ApiError(400, str(exc), "invalid_request")
+    logger.exception("unexpected error in the API")
+    return ApiError(500, "The server failed on this request; its log has the details.", "internal")
+
+
+def _invalid(exc: RequestValidationError) -> ApiError:
+    errors = exc.errors()
+    first = errors[0] if errors else {"type": "", "loc": (), "msg": "invalid request"}
+    if first["type"] == "json_invalid":
+        return ApiError(400, "The request body is not valid JSON.", "invalid_json")
+    where = ".".join(str(part) for part in first["loc"][1:]) or "body"
+    more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
+    return ApiError(422, f"{where}: {first['msg']}{more}", "invalid_value", param=where)
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {s: {"model": ErrorResponse, "description": _ERROR_DOCS[s]} for s in statuses}
+
+
+def _authorize(request: Request) -> None:
+    expected = _token(request)
+    if not expected:
+        return
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not secrets.compare_digest(
+        given.strip().encode(), expected.encode()
+    ):
+        raise ApiError(
+            401,
+            "Missing or wrong API token: send `Authorization: Bearer <token>` with the token "
+            "the server was given in ASSISTANT_WEB__API_TOKEN.",
+            "invalid_api_key",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+def _limited(request: Request) -> Request:
+    """The request, refused with 413 once its body passes MAX_BODY_BYTES, declared or not."""
+    too_large = HTTPException(413)  # FastAPI passes HTTPExceptions from body reading through
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise too_large
+    received = 0
+
+    async def receive() -> Message:
+        nonlocal received
+        message = await request.receive()
+        received += len(message.get("body", b""))
+        if received > MAX_BODY_BYTES:
+            raise too_large
+        return message
+
+    return Request(request.scope, receive)
+
+
+class _ApiRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            try:
+                _authorize(request)
+                return await handler(_limited(request))
+            except Exception as exc:
+                return as_api_error(exc).response()
+
+        return guarded
+
+
+# ------------------------------------------------------------------------------------ routes
+
+_TOKEN_DOC = "The token set in ASSISTANT_WEB__API_TOKEN; needed only when the server has one."
+
+router = APIRouter(
+    prefix="/v1",
+    route_class=_ApiRoute,
+    # Declares the scheme in the OpenAPI document; _ApiRoute does the check, before the body.
+    dependencies=[Security(HTTPBearer(auto_error=False, description=_TOKEN_DOC))],
+    responses=error_responses(401),
+)
+
+
+def _bot(request: Request) -> Assistant:
+    bot: Assistant = request.app.state.bot
+    return bot
+
+
+def _token(request: Request) -> str:
+    token = _bot(request).settings.web.api_token
+    return token.get_secret_value() if token else ""
+
+
+def _sse_event_schema() -> dict[str, Any]:
+    """One server-sent event, as FastAPI documents its own event streams: ``data`` holds a chunk,
+    an error, or the closing ``[DONE]``. Inlined, as the chunk models are not in components."""
+    schema = TypeAdapter(ChatCompletionChunk | ErrorResponse).json_schema()
+    definitions = schema.pop("$defs")
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return inline(definitions[node["$ref"].rsplit("/", 1)[-1]])
+            return {key: inline(value) for key, value in node.items()}
+        return [inline(value) for value in node] if isinstance(node, list) else node
+
+    payload = {
+        "type": "string",
+        "contentMediaType": "application/json",
+        "contentSchema": inline(schema),
+    }
+    data = {"anyOf": [{"const": "[DONE]"}, payload]}
+    return {
+        "type": "object",
+        "required": ["data"],
+        "properties": {"data": data, "event": {"type": "string"}},
+    }
+
+
+@router.post(
+    "/chat/completions",
+    response_model=ChatCompletion,
+    responses={
+        200: {
+            "description": "The answer; with stream=true, server-sent chat.completion.chunk "
+            "events, the last with the citations, then `data: [DONE]`.",
+            "content": {"text/event-stream": {"itemSchema": _sse_event_schema()}},
+        },
+        **error_responses(400, 413, 422, 503),
+    },
+)
+async def chat_completions(body: ChatRequest, request: Request) -> Any:
+    """Answer the last user message from the corpus, with [n] markers and their citations."""
+    bot = _bot(request)
+    question, history = body.conversation()
+    filters = body.filters.to_filters() if body.filters else None
+    ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+    if not body.stream:
+        answer = await run_in_threadpool(bot.ask, question, history, filters, body.backend)
+        message = AssistantMessage(content=answer.text)
+        return ChatCompletion(
+            id=ident, created=created, model=MODEL_ID, choices=[Choice(message=message)],
+            **_evidence(answer),
+        )  # fmt: skip
+    events = bot.stream(question, history=history, filters=filters, backend=body.backend)
+    first = await run_in_threadpool(next, events, None)  # so a missing index is still a 503
+    pending = itertools.chain([] if first is None else [first], events)
+    return StreamingResponse(_sse(pending, ident, created), media_type="text/event-stream")
+
+
+def _evidence(answer: Answer) -> dict[str, Any]:
+    data = answer.to_dict()
+    return {
+        "citations": data["citations"],
+        "sentences": data["sentences"],
+        "abstained": answer.abstained,
+    }
+
+
+async def _sse(events: Iterator[StreamEvent], ident: str, created: int) -> AsyncIterator[str]:
+    def event(delta: Delta, finish: Literal["stop"] | None = None, **extra: Any) -> str:
+        chunk = ChatCompletionChunk(
+            id=ident,
+            created=created,
+            model=MODEL_ID,
+            choices=[ChunkChoice(delta=delta, finish_reason=finish)],
+            **extra,
+        )
+        return f"data: {chunk.model_dump_json()}\n\n"
+
+    yield event(Delta(role="assistant", content=""))
+    drafted: list[str] = []
+    try:
+        async for item in iterate_in_threadpool(events):
+            if isinstance(item, Token):
+                drafted.append(item.text)
+                yield event(Delta(content=item.text))
+            elif isinstance(item, Final):
+                answer = item.answer
+                extra = _evidence(answer)
+                if answer.text.strip() != "".join(drafted).strip():
+                    extra["answer"] = answer.text
+                yield event(Delta(), "stop", **extra)
+    except Exception as exc:  # the status line is sent: the error becomes the last event
+        yield f"data: {ErrorResponse(error=as_api_error(exc).detail).model_dump_json()}\n\n"
+    yield "data: [DONE]\n\n"
+
+
+@router.get("/models", response_model=ModelList)
+async def list_models() -> ModelList:
+    """The one model this server answers as."""
+    return ModelList(data=[ModelCard(id=MODEL_ID, created=_STARTED, owned_by="ai-race-assistant")])
+
+
+@router.post(
+    "/search", response_model=SearchResponse, responses=error_responses(400, 413, 422, 503)
+)
+async def search(body: SearchRequest, request: Request) -> SearchResponse:
+    """The passages that best match a query, with their scores and ranks."""
+    filters = body.filters.to_filters() if body.filters else None
+    result = await run_in_threadpool(_bot(request).search, body.query, body.k, filters, body.mode)
+    hits = [HitOut.model_validate(hit.to_dict()) for hit in result.hits]
+    return SearchResponse(relevant=result.relevant, hits=hits)
+
+
+@router.get("/index", response_model=IndexStatusOut)
+async def index_status(request: Request) -> IndexStatusOut:
+    """The live index, and the corpus files new, changed or removed since it was built."""
+    status = await run_in_threadpool(_bot(request).status)
+    return IndexStatusOut.model_validate(status.to_dict())
+
+
+@router.post(
+    "/index",
+    status_code=202,
+    response_model=IndexJob,
+    responses={
+        202: {
+            "description": "Started; follow the job at the Location URL.",
+            "links": {
+                "GetJob": {
+                    "operationId": "get_index_job",
+                    "parameters": {"job_id": "$response.body#/id"},
+                }
+            },
+        },
+        **error_responses(403, 409),
+    },
+)
+async def start_index_update(request: Request, response: Response) -> IndexJob:
+    """Start an incremental index update in the background (needs the API token set)."""
+    if not _token(request):
+        raise ApiError(
+            403,
+            "Updating the index over the API needs a token: set ASSISTANT_WEB__API_TOKEN on "
+            "the server and send it as `Authorization: Bearer <token>`.",
+            "token_not_configured",
+        )
+    job = _jobs(request).start(_bot(request))
+    response.headers["Location"] = str(request.url_for("index_job", job_id=job.id))
+    return job.view()
+
+
+@router.get(
+    "/index/jobs/{job_id}",
+    operation_id="get_index_job",
+    response_model=IndexJob,
+    responses=error_responses(404, 422),
+)
+async def index_job(job_id: str, request: Request) -> IndexJob:
+    """Progress of an index update, and its diff once done."""
+    job = _jobs(request).get(job_id)
+    if job is None:
+        raise ApiError(
+            404,
+            f"No index job {job_id[:80]!r} (only the last {KEPT_JOBS} are kept).",
+            "job_not_found",
+        )
+    return job.view()
+
+
+@router.api_route(
+    "/{rest:path}",
+    methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "QUERY"],
+    include_in_schema=False,
+)
+async def elsewhere(rest: str, request: Request) -> Response:
+    """405 or 404, in OpenAI's error shape, for other methods and paths under /v1; without this
+    they would fall through to the web UI mounted at "/". It must stay the router's last route."""
+    allowed = sorted(
+        method
+        for route in router.routes
+        if route.matches(request.scope)[0] == Match.PARTIAL
+        for method in getattr(route, "methods", None) or ()
+    )
+    if allowed:
+        message = f"{request.method} is not supported here; use {', '.join(allowed)}."
+        raise ApiError(405, message, "method_not_allowed", headers={"Allow": ", ".join(allowed)})
+    raise ApiError(404, f"There is no endpoint /v1/{rest[:80]}.", "not_found")
+
+
+# -------------------------------------------------------------------------------------- jobs
+
+
+@dataclass
+class _Job:
+    id: str
+    started_at: datetime
+    status: Literal["running", "done", "failed"] = "running"
+    progress: Progress | None = None
+    report: IndexReport | None = None
+    error: str | None = None
+    finished_at: datetime | None = None
+
+    def run(self, bot: Assistant) -> None:
+        status: Literal["done", "failed"] = "failed"
+        try:
+            self.report = bot.index(progress=self._on_progress)
+            status = "done"
+        except AssistantError as exc:
+            self.error = str(exc)
+        except Exception:
+            logger.exception("index job %s failed", self.id)
+            self.error = "The update failed; the server log has the details."
+        self.finished_at = datetime.now(UTC)
+        self.status = status  # last: once it changes, readers find the other fields set
+
+    def _on_progress(self, progress: Progress) -> None:
+        self.progress = progress
+
+    def view(self) -> IndexJob:
+        p = self.progress or Progress(0, 0, 0, "")
+        return IndexJob(
+            id=self.id,
+            status=self.status,
+            files_done=p.files_done,
+            files_total=p.files_total,
+            chunks_done=p.chunks_done,
+            current=p.path,
+            started_at=self.started_at.isoformat(),
+            finished_at=self.finished_at.isoformat() if self.finished_at else None,
+            report=IndexReportOut.model_validate(self.report.to_dict()) if self.report else None,
+            error=self.error,
+        )
+
+
+class _Jobs:
+    """The index updates started over the API: one at a time, the last few kept for reading."""
+
+    def __init__(self) -> None:
+        self._jobs: dict[str, _Job] = {}
+        self._lock = threading.Lock()
+
+    def start(self, bot: Assistant) -> _Job:
+        with self._lock:
+            if any(job.status == "running" for job in self._jobs.values()):
+                raise ApiError(
+                    409, "An index update is already running; wait for it.", "index_busy"
+                )
+            job = _Job(uuid.uuid4().hex, datetime.now(UTC))
+            self._jobs[job.id] = job
+            for old in list(self._jobs)[:-KEPT_JOBS]:
+                del self._jobs[old]
+        threading.Thread(
+            target=job.run, args=(bot,), name=f"index-{job.id[:8]}", daemon=True
+        ).start()
+        return job
+
+    def get(self, job_id: str) -> _Job | None:
+        return self._jobs.get(job_id)
+
+
+def _jobs(request: Request) -> _Jobs:
+    state = request.app.state
+    if not hasattr(state, "index_jobs"):  # handlers run on the event loop: no race here
+        state.index_jobs = _Jobs()
+    jobs: _Jobs = state.index_jobs
+    return jobs

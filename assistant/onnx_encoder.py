@@ -1,0 +1,129 @@
+"""An ONNX Runtime encoder for sentence-transformers models, exported once and cached.
+
+sentence-transformers' own ONNX backend needs `optimum`, whose releases pin an older
+`transformers` than the one sentence-transformers 6 requires, so the export (torch.onnx), the
+int8 quantisation (onnxruntime) and mean pooling are done here by hand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.errors import ModelError
+
+CACHE = Path.home() / ".cache" / "ai-race-assistant" / "onnx"
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+class OnnxEncoder:
+    def __init__(self, session: Any, tokenizer: Any, max_length: int) -> None:
+        self.session = session
+        self.tokenizer = tokenizer
+        self.max_length = max_length
+        self.names = {i.name for i in session.get_inputs()}
+
+    @classmethod
+    def open(cls, folder: Path, quantized: bool) -> OnnxEncoder:
+        if not (folder / "config.json").is_file():
+            raise ModelError(
+                f"The ONNX embedding backends need a local model folder; {folder} is not one. "
+                "Set ASSISTANT_EMBEDDING__BACKEND=torch."
+            )
+        _check_mean_pooling(folder)
+        import onnxruntime as ort
+        from transformers import AutoTokenizer
+
+        path = _exported(folder, quantized)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = max(1, min(os.cpu_count() or 1, 8))
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        tokenizer = AutoTokenizer.from_pretrained(str(folder))
+        return cls(session, tokenizer, _max_length(folder))
+
+    def encode(
+        self, texts: list[str], batch_size: int = 32, normalize_embeddings: bool = True, **_: Any
+    ) -> np.ndarray:
+        parts = [self._batch(texts[i : i + batch_size]) for i in range(0, len(texts), batch_size)]
+        vectors = np.vstack(parts) if parts else np.zeros((0, 0), dtype=np.float32)
+        if normalize_embeddings and len(vectors):
+            vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        return vectors
+
+    def _batch(self, texts: list[str]) -> np.ndarray:
+        enc = self.tokenizer(
+            texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="np"
+        )
+        feed = {k: enc[k].astype(np.int64) for k in INPUTS if k in self.names and k in enc}
+        hidden = self.session.run(None, feed)[0]
+        mask = enc["attention_mask"][..., None].astype(np.float32)
+        pooled: np.ndarray = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
+        return pooled
+
+
+def _check_mean_pooling(folder: Path) -> None:
+    config = folder / "1_Pooling" / "config.json"
+    if config.is_file() and not json.loads(config.read_text()).get("pooling_mode_mean_tokens"):
+        raise ModelError(
+            f"{folder} does not use mean pooling, which the ONNX backends implement; "
+            "set ASSISTANT_EMBEDDING__BACKEND=torch."
+        )
+
+
+def _max_length(folder: Path) -> int:
+    config = folder / "sentence_bert_config.json"
+    if config.is_file():
+        return int(json.loads(config.read_text()).get("max_seq_length", 256))
+    return 256
+
+
+def _exported(folder: Path, quantized: bool) -> Path:
+    weights = next(iter(sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin"))), None)
+    stamp = f"{folder.resolve()}|{weights.stat().st_size if weights else 0}"
+    key = hashlib.sha256(stamp.encode()).hexdigest()[:16]
+    target = CACHE / f"{key}{'.int8' if quantized else ''}.onnx"
+    if target.is_file():
+        return target
+    CACHE.mkdir(parents=True, exist_ok=True)
+    plain = CACHE / f"{key}.onnx"
+    if not plain.is_file():
+        _export(folder, plain)
+    if quantized:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        with tempfile.NamedTemporaryFile(dir=CACHE, suffix=".onnx", delete=False) as tmp:
+            quantize_dynamic(str(plain), tmp.name, weight_type=QuantType.QInt8)
+        os.replace(tmp.name, target)
+    return target
+
+
+def _export(folder: Path, target: Path) -> None:
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    model = AutoModel.from_pretrained(str(folder)).eval()
+    tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    sample = tokenizer(["an example", "another example text"], padding=True, return_tensors="pt")
+    names = [k for k in INPUTS if k in sample]
+
+    class Wrapped(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, *args: Any) -> Any:
+            return self.model(**dict(zip(names, args, strict=True))).last_hidden_state
+
+    axes = {k: {0: "batch", 1: "tokens"} for k in [*names, "hidden"]}
+    with tempfile.NamedTemporaryFile(dir=target.parent, suffix=".onnx", delete=False) as tmp:
+        torch.onnx.export(
+            Wrapped(), tuple(sample[k] for k in names), tmp.name, input_names=names,
+            output_names=["hidden"], dynamic_axes=axes, opset_version=17, dynamo=False,
+        )  # fmt: skip
+    os.replace(tmp.name, target)
