@@ -45,9 +45,22 @@ class Evidence:
 
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences of prose; each Markdown line (heading, bullet) stands on its own."""
-    lines = [_BULLET.sub("", line).strip() for line in text.splitlines()]
-    return [s.strip() for line in lines if line for s in _SENTENCE_END.split(line) if s.strip()]
+    """Sentences of prose; a heading or a list item stands on its own, and the lines of a
+    hard-wrapped paragraph are joined first."""
+    blocks: list[str] = []
+    joinable = False
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line:
+            joinable = False
+            continue
+        starts_block = line.startswith("#") or bool(_BULLET.match(line))
+        if joinable and not starts_block:
+            blocks[-1] += " " + line
+        else:
+            blocks.append(_BULLET.sub("", line))
+        joinable = not line.startswith("#")
+    return [s.strip() for block in blocks for s in _SENTENCE_END.split(block) if s.strip()]
 
 
 def markers(sentence: str) -> list[int]:

@@ -46,28 +46,32 @@ class Assistant:
         self._models: dict[str, ChatModel] = {}
         self._lock = threading.Lock()
         self._index_lock = threading.Lock()
+        self._open_lock = threading.RLock()
 
+    # Created on first use, under a lock: two first requests at once must not open Chroma twice.
     @property
     def store(self) -> Any:
-        if self._store is None:
-            from assistant.store import Store
+        with self._open_lock:
+            if self._store is None:
+                from assistant.store import Store
 
-            self._store = Store(self.settings.index)
-        return self._store
+                self._store = Store(self.settings.index)
+            return self._store
 
     @property
     def manifest(self) -> Manifest:
-        if self._manifest is None:
-            self._manifest = Manifest(self.settings.index.path)
-        return self._manifest
+        with self._open_lock:
+            if self._manifest is None:
+                self._manifest = Manifest(self.settings.index.path)
+            return self._manifest
 
     @property
     def retriever(self) -> Retriever:
-        if self._retriever is None:
-            self._retriever = Retriever(
-                self.settings.retrieval, self.store, self.manifest, self.embedder
-            )
-        return self._retriever
+        store, manifest = self.store, self.manifest
+        with self._open_lock:
+            if self._retriever is None:
+                self._retriever = Retriever(self.settings.retrieval, store, manifest, self.embedder)
+            return self._retriever
 
     def index(
         self,

@@ -221,4 +221,3 @@ def make_model(settings: LLMSettings, backend: str) -> ChatModel:
     raise ConfigError(
         f"Unknown backend {backend!r}: choose llamacpp, openai, ollama or extractive."
     )
-
