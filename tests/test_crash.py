@@ -25,8 +25,9 @@ def write_briefs(folder: Path, start: int, count: int) -> None:
     for i in range(start, start + count):
         topic = TOPICS[i % len(TOPICS)]
         paragraphs = "\n\n".join(
-            f"## Part {p}\n\nReport tag{i:04d}x on {topic}, part {p}: shipments of item {i * 7 + p} "
-            f"rose in quarter {p % 4 + 1} while regulators reviewed case {i}-{p}. " * 3
+            f"## Part {p}\n\nReport tag{i:04d}x on {topic}, part {p}: "
+            f"shipments of item {i * 7 + p} rose in quarter {p % 4 + 1} "
+            f"while regulators reviewed case {i}-{p}. " * 3
             for p in range(6)
         )
         (folder / f"brief-{i:04d}.md").write_text(
@@ -87,6 +88,6 @@ def test_sigkill_mid_run_keeps_the_old_index_and_the_next_run_completes(
         assert survivor.status().documents == 10  # the live index is still the previous one
 
     again = start_indexing(corpus, index)
-    out, err = again.communicate(timeout=600)
+    _, err = again.communicate(timeout=600)
     assert again.returncode == 0, err.decode()
     check_complete(Assistant(settings), 160)
