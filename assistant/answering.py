@@ -15,6 +15,7 @@ from assistant.retrieval import Retriever, SearchResult
 
 EXTRACTIVE_SENTENCES = 3
 EXTRACTIVE_FLOOR = 0.35
+EXTRACTIVE_MARGIN = 0.8
 
 
 @dataclass
@@ -115,9 +116,11 @@ def extractive_draft(question: str, query: str, hits: list[Hit], embedder: Embed
         overlap = len(terms & key_terms(sentence)) / len(terms) if terms else 0.0
         scored.append((sim + 0.3 * overlap, n, sentence))
     scored.sort(key=lambda item: -item[0])
+    # Only sentences nearly as relevant as the best one: padding makes answers untrustworthy.
+    floor = max(EXTRACTIVE_FLOOR, scored[0][0] * EXTRACTIVE_MARGIN)
     chosen: list[tuple[int, str]] = []
     for score, n, sentence in scored:
-        if score < EXTRACTIVE_FLOOR or len(chosen) >= EXTRACTIVE_SENTENCES:
+        if score < floor or len(chosen) >= EXTRACTIVE_SENTENCES:
             break
         if all(sentence != s for _, s in chosen):
             chosen.append((n, sentence))

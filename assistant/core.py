@@ -14,8 +14,8 @@ from assistant.generation import ChatModel, Message, make_model
 from assistant.indexing import Indexer, IndexReport, ProgressFn, build_key
 from assistant.manifest import Manifest
 from assistant.records import Answer, Filters, Final, StreamEvent
-from assistant.retrieval import Retriever, SearchResult
-from assistant.settings import Settings
+from assistant.retrieval import AssistantRetriever, Retriever, SearchResult
+from assistant.settings import SearchMode, Settings
 
 History = Sequence[Message | tuple[str, str]]
 
@@ -139,6 +139,12 @@ class Assistant:
         mode: str | None = None,
     ) -> SearchResult:
         return self.retriever.search(query, k, filters, mode=mode)  # type: ignore[arg-type]
+
+    def as_retriever(
+        self, k: int = 6, filters: Filters | None = None, mode: SearchMode | None = None
+    ) -> AssistantRetriever:
+        """This assistant's retrieval as a LangChain ``BaseRetriever``."""
+        return AssistantRetriever(assistant=self, k=k, filters=filters, mode=mode)
 
     def model(self, backend: str | None = None) -> ChatModel | None:
         """The chat model of ``backend``, loaded and checked once; None for ``extractive``."""

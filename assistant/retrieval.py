@@ -4,8 +4,13 @@ per-document cap, metadata filters and a relevance floor."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
 
 from assistant.chunking import embedding_text
 from assistant.embedding import Embedder
@@ -23,6 +28,15 @@ class SearchResult:
     hits: list[Hit]
     relevant: bool  # False when nothing passed the relevance floor
     best_similarity: float | None = None
+
+    def __iter__(self) -> Iterator[Hit]:
+        return iter(self.hits)
+
+    def __len__(self) -> int:
+        return len(self.hits)
+
+    def __getitem__(self, index: int) -> Hit:
+        return self.hits[index]
 
 
 class _Lexical:
@@ -51,7 +65,15 @@ class _Lexical:
             return []
         vocab = {v: k for k, v in tokens.vocab.items()}
         scores = self.bm25.get_scores([vocab[i] for i in ids])
-        order = np.argsort(-scores)
+        # Sort only the best candidates; all of them only when filters reject too many.
+        top = min(len(scores), n * 10)
+        best = np.argpartition(-scores, top - 1)[:top]
+        found = self._take(best[np.argsort(-scores[best])], scores, n, filters)
+        if len(found) < n and top < len(scores):
+            found = self._take(np.argsort(-scores), scores, n, filters)
+        return found
+
+    def _take(self, order: Any, scores: Any, n: int, filters: Filters) -> list[tuple[Chunk, float]]:
         found: list[tuple[Chunk, float]] = []
         for i in order:
             if scores[i] <= 0 or len(found) >= n:
@@ -160,3 +182,29 @@ def chroma_where(filters: Filters) -> Where | None:
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else {"$and": parts}
+
+
+class AssistantRetriever(BaseRetriever):
+    """Our hybrid retrieval as a LangChain retriever: drops into any LangChain chain.
+
+    Each Document carries the chunk's citation metadata plus both scores and both ranks.
+    """
+
+    assistant: Any
+    k: int = 6
+    filters: Filters | None = None
+    mode: SearchMode | None = None
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any
+    ) -> list[Document]:
+        k = int(kwargs.get("k", self.k))
+        result = self.assistant.search(query, k=k, filters=self.filters, mode=self.mode)
+        return [
+            Document(
+                page_content=hit.chunk.text,
+                id=hit.chunk.id,
+                metadata={k: v for k, v in hit.to_dict().items() if k != "text" and v is not None},
+            )
+            for hit in result.hits
+        ]

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from assistant.core import Assistant
@@ -63,6 +67,31 @@ def _auth(value: str | None) -> tuple[str, str] | None:
             "The web auth setting must be 'user:password' (ASSISTANT_WEB__AUTH or --auth)."
         )
     return user, password
+
+
+@contextmanager
+def running(bot: Assistant, port: int, log_config: Any = "default") -> Iterator[str]:
+    """The server on 127.0.0.1:``port`` in a background thread, for tests and benchmarks; yields
+    its base URL once it answers. ``log_config=None`` lets uvicorn's loggers propagate."""
+    import uvicorn
+
+    kwargs: dict[str, Any] = {} if log_config == "default" else {"log_config": log_config}
+    config = uvicorn.Config(
+        create_app(bot), host="127.0.0.1", port=port, log_level="warning", **kwargs
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = server.force_exit = True  # clients may hold streams open
+        thread.join(timeout=10)
 
 
 def serve(settings: Settings, build: bool = True) -> None:

@@ -9,6 +9,7 @@ import re
 import shutil
 import socket
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,10 @@ def free_port() -> int:
 @pytest.fixture
 def port() -> Iterator[int]:
     yield free_port()
+
+
+def serving(bot: Assistant, log_config: object = "default") -> AbstractContextManager[str]:
+    """The real server (``assistant.server.create_app``) on a free port, in a thread."""
+    from assistant.server import running
+
+    return running(bot, free_port(), log_config)

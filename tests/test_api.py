@@ -7,21 +7,17 @@ import json
 import logging
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import openai
 import pytest
-import uvicorn
 
 from assistant import Assistant, Settings
-from assistant.server import create_app
-from tests.conftest import free_port
+from tests.conftest import serving
 
 pytestmark = pytest.mark.e2e
 
@@ -73,23 +69,6 @@ def make_settings(root: Path, token: str | None) -> Settings:
     return Settings.model_validate(groups | {"llm": llm, "web": web})
 
 
-@contextmanager
-def serving(bot: Assistant) -> Iterator[str]:
-    port = free_port()
-    # log_config=None leaves uvicorn's loggers to propagate, so caplog sees the access log.
-    config = uvicorn.Config(create_app(bot), host="127.0.0.1", port=port, log_config=None)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("api")
@@ -108,7 +87,7 @@ def bot(root: Path) -> Assistant:
 
 @pytest.fixture(scope="module")
 def base_url(bot: Assistant) -> Iterator[str]:
-    with serving(bot) as url:
+    with serving(bot, log_config=None) as url:
         yield url
 
 
@@ -129,7 +108,7 @@ def open_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A server without the token setting, over an empty index folder."""
     root = tmp_path_factory.mktemp("open")
     (root / "corpus").mkdir()
-    with serving(Assistant(make_settings(root, token=None))) as url:
+    with serving(Assistant(make_settings(root, token=None)), log_config=None) as url:
         yield url
 
 

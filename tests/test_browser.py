@@ -13,8 +13,8 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 from assistant import Assistant
-from tests.conftest import REPO
-from tests.test_web import indexed_bot, serving
+from tests.conftest import REPO, serving
+from tests.test_web import indexed_bot
 
 pytestmark = pytest.mark.browser
 

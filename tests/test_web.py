@@ -5,22 +5,17 @@ The page itself is driven in a real browser by ``test_browser.py``."""
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 import pytest
-import uvicorn
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
 from assistant import Answer, Assistant, Chunk, Citation, Filters, SentenceSupport, Settings
 from assistant.errors import UploadError
 from assistant.web import WebChat, answer_html, card_html, safe_name, save_upload
-from tests.conftest import REPO, free_port
+from tests.conftest import REPO, serving
 
 e2e = pytest.mark.e2e  # the tests that build a real index and start the server
 
@@ -85,28 +80,6 @@ def web_settings(root: Path, **llm: object) -> Settings:
         index={"path": root / "index"},  # type: ignore[arg-type]
         llm={"backend": "extractive", **llm},  # type: ignore[arg-type]
     )
-
-
-@contextmanager
-def serving(bot: Assistant) -> Iterator[str]:
-    """The real server (``assistant.server.create_app``) on a free port, in a daemon thread."""
-    from assistant.server import create_app
-
-    port = free_port()
-    config = uvicorn.Config(create_app(bot), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 60
-    while not (server.started and httpx.get(url, timeout=5).status_code == 200):
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.1)
-    try:
-        yield url
-    finally:
-        server.should_exit = server.force_exit = True  # clients may hold streams open
-        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")
