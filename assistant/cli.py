@@ -75,6 +75,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--qa", type=Path, required=True, help="JSONL question file")
     p.add_argument("--backend", help="also score answers from this backend")
     p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], help="ranking")
+    p.add_argument(
+        "--compare", action="store_true", help="compare dense, BM25, hybrid and hybrid + cap"
+    )
     return top
 
 
@@ -93,10 +96,10 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    except ValueError as exc:  # pydantic's ValidationError: a bad setting
+    except ValueError as exc:  # a bad setting (pydantic's ValidationError) or argument
         if args.debug:
             raise
-        print(f"error: invalid setting: {exc}", file=sys.stderr)
+        print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
@@ -127,7 +130,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     from assistant.progress import progress_printer
 
-    with progress_printer(enabled=not args.json) as progress:
+    with progress_printer() as progress:  # on stderr, so --json output stays clean
         report = bot.index(rebuild=args.rebuild, progress=progress)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
@@ -253,9 +256,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.evaluation import evaluate, load_questions, render
+    from assistant.evaluation import compare, evaluate, load_questions, render, render_comparison
 
     questions = load_questions(args.qa)
+    if args.compare:
+        rows = compare(_assistant(settings), questions)
+        print(json.dumps(rows, indent=2) if args.json else render_comparison(rows))
+        return 0
     result = evaluate(_assistant(settings), questions, backend=args.backend, mode=args.mode)
     print(json.dumps(result, indent=2) if args.json else render(result))
     return 0

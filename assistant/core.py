@@ -136,9 +136,11 @@ class Assistant:
         query: str,
         k: int | None = None,
         filters: Filters | None = None,
-        mode: str | None = None,
+        mode: SearchMode | None = None,
+        per_document: int | None = None,
     ) -> SearchResult:
-        return self.retriever.search(query, k, filters, mode=mode)  # type: ignore[arg-type]
+        """Ranked passages; ``relevant`` is False when nothing passed the relevance floor."""
+        return self.retriever.search(query, k, filters, mode=mode, per_document=per_document)
 
     def as_retriever(
         self, k: int = 6, filters: Filters | None = None, mode: SearchMode | None = None
@@ -166,7 +168,8 @@ class Assistant:
     ) -> Iterator[StreamEvent]:
         """Yields Token events as the answer is written, then one Final with the checked answer."""
         name = backend or self.settings.llm.backend
-        request = Request(question.strip(), _messages(history), filters or Filters(), name, k)
+        filters = filters or self.settings.retrieval.default_filters()
+        request = Request(question.strip(), _messages(history), filters, name, k)
         self.retriever.collection()  # fail early, with the how-to, when no index exists
         model = self.model(name)
         yield from answer_stream(

@@ -13,6 +13,7 @@ from typing import Any
 from assistant.core import Assistant
 from assistant.errors import ConfigError
 from assistant.records import Chunk
+from assistant.settings import SearchMode
 
 CUTOFFS = (1, 5, 10)
 
@@ -59,12 +60,16 @@ def is_hit(chunk: Chunk, question: Question, corpus_prefix: str) -> bool:
 
 
 def evaluate(
-    bot: Assistant, questions: list[Question], backend: str | None = None, mode: str | None = None
+    bot: Assistant,
+    questions: list[Question],
+    backend: str | None = None,
+    mode: SearchMode | None = None,
+    per_document: int | None = None,
 ) -> dict[str, Any]:
     prefix = f"{bot.settings.corpus.path.as_posix().rstrip('/')}/"
     per_question: list[dict[str, Any]] = []
     for q in questions:
-        result = bot.search(q.question, k=10, mode=mode)
+        result = bot.search(q.question, k=10, mode=mode, per_document=per_document)
         ranks = [i for i, h in enumerate(result.hits, start=1) if is_hit(h.chunk, q, prefix)]
         row: dict[str, Any] = {
             "id": q.id,
@@ -154,6 +159,32 @@ def _answers(rows: list[dict[str, Any]], backend: str) -> dict[str, Any]:
         "citation_recall": round(supported / sentences, 4) if sentences else 0.0,
         "abstention_accuracy": round(right / (len(rows) or 1), 4),
     }
+
+
+def compare(bot: Assistant, questions: list[Question]) -> list[dict[str, Any]]:
+    """The four retrieval configurations on the same questions, in one run."""
+    cap = bot.settings.retrieval.per_document
+    configurations: list[tuple[str, SearchMode, int]] = [
+        ("dense only", "dense", 10),
+        ("BM25 only", "bm25", 10),
+        ("hybrid (RRF)", "hybrid", 10),
+        (f"hybrid + per-document cap {cap}", "hybrid", cap),
+    ]
+    rows = []
+    for name, mode, per_document in configurations:
+        result = evaluate(bot, questions, mode=mode, per_document=per_document)
+        abstention = result["abstention"]["accuracy"]
+        rows.append({"configuration": name, **result["retrieval"], "abstention": abstention})
+    return rows
+
+
+def render_comparison(rows: list[dict[str, Any]]) -> str:
+    keys = ["recall@1", "recall@5", "recall@10", "mrr", "ndcg@10", "abstention"]
+    lines = ["| configuration | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
+    for row in rows:
+        cells = " | ".join(f"{row[k]:.3f}" for k in keys)
+        lines.append(f"| {row['configuration']} | {cells} |")
+    return "\n".join(lines)
 
 
 def render(result: dict[str, Any]) -> str:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 Support = Literal["supported", "weak", "unsupported"]
 
@@ -60,6 +64,17 @@ class Filters:
     topics: tuple[str, ...] = ()
     since: str = ""  # ISO date, inclusive
     until: str = ""
+
+    def __post_init__(self) -> None:
+        for name in ("since", "until"):
+            value = getattr(self, name)
+            if value and not _ISO_DATE.fullmatch(value):
+                raise ValueError(f"{name} must be a date written YYYY-MM-DD, not {value!r}")
+            if value:
+                try:
+                    dt.date.fromisoformat(value)
+                except ValueError:
+                    raise ValueError(f"{name} is not a real date: {value!r}") from None
 
     def __bool__(self) -> bool:
         return any((self.sources, self.publishers, self.topics, self.since, self.until))

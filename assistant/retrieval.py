@@ -110,7 +110,7 @@ class Retriever:
         per_document: int | None = None,
     ) -> SearchResult:
         k = k or self.settings.k
-        filters = filters or Filters()
+        filters = filters or self.settings.default_filters()
         mode = mode or self.settings.mode
         cap = per_document or self.settings.per_document
         name = self.collection()

@@ -7,13 +7,15 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from assistant.records import Filters
 
 Backend = Literal["llamacpp", "openai", "ollama", "extractive"]
 SearchMode = Literal["hybrid", "dense", "bm25"]
@@ -53,11 +55,13 @@ class EmbeddingSettings(_Group):
         "sentence-transformers model name or folder.",
     )
     backend: Literal["torch", "onnx", "onnx-int8"] = Field(
-        "onnx",
-        description="torch; onnx (exported once, cached, same vectors, faster on CPU); or "
-        "onnx-int8 (quantised: fastest, slightly lower recall on the dev set).",
+        "onnx-int8",
+        description="onnx-int8 (exported once and quantised per channel: about 2x faster on "
+        "CPU, same recall on the dev set), onnx (exported, not quantised) or torch.",
     )
-    batch_size: int = Field(32, ge=1, le=4096, description="Texts embedded per batch.")
+    batch_size: int = Field(
+        8, ge=1, le=4096, description="Texts per batch (small batches pad less on CPU)."
+    )
     device: str = Field("cpu", description="Torch device for the embedder.")
 
 
@@ -69,6 +73,24 @@ class RetrievalSettings(_Group):
         0.30, ge=-1.0, le=1.0, description="Relevance floor: best dense cosine similarity needed."
     )
     candidates: int = Field(40, ge=5, le=500, description="Hits taken from each ranker.")
+    sources: list[str] = Field(
+        default_factory=list, description="Default filter: only these corpus paths or folders/."
+    )
+    publishers: list[str] = Field(default_factory=list, description="Default filter: publishers.")
+    topics: list[str] = Field(default_factory=list, description="Default filter: topics.")
+    since: str = Field("", description="Default filter: published on or after (YYYY-MM-DD).")
+    until: str = Field("", description="Default filter: published on or before (YYYY-MM-DD).")
+
+    @field_validator("since", "until")
+    @classmethod
+    def _iso_date(cls, value: str) -> str:
+        Filters(since=value)  # raises a clear ValueError for anything but YYYY-MM-DD
+        return value
+
+    def default_filters(self) -> Filters:
+        return Filters(
+            tuple(self.sources), tuple(self.publishers), tuple(self.topics), self.since, self.until
+        )
 
 
 class LLMSettings(_Group):

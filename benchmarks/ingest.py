@@ -112,7 +112,7 @@ def run_worker(kind: str, corpus: Path, index: Path, backend: str) -> dict[str, 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--files", type=int, default=1000)
-    parser.add_argument("--backend", default="onnx", help="our embedding backend")
+    parser.add_argument("--backend", default="onnx-int8", help="our embedding backend")
     parser.add_argument("--worker", choices=["ours", "baseline"])
     parser.add_argument("--corpus", type=Path)
     parser.add_argument("--index", type=Path)

@@ -81,6 +81,7 @@ def test_cli_index_and_ask_json(tmp_path: Path) -> None:
     assert built.returncode == 3, built.stderr
     report = json.loads(built.stdout)
     assert len(report["added"]) == 4 and report["failed"][0]["path"] == "broken.pdf"
+    assert "indexing: 5/5 files" in built.stderr  # plain progress lines when not on a terminal
     asked = run_cli("ask", "What did the October 2023 update add?", "--json", env=env)
     assert asked.returncode == 0, asked.stderr
     data = json.loads(asked.stdout)

@@ -10,9 +10,9 @@ from assistant import Assistant, Settings
 from assistant.evaluation import evaluate, load_questions
 from tests.conftest import REPO
 
-# Measured when the gate was set (hybrid + per-document cap of 4): recall@5 = 0.943.
+# Measured when the gate was set (hybrid + per-document cap of 4, int8 ONNX embedder): 0.957.
 # Raise it when retrieval improves; never lower it.
-RECALL_AT_5_FLOOR = 0.94
+RECALL_AT_5_FLOOR = 0.95
 ABSTENTION_FLOOR = 0.90
 
 pytestmark = pytest.mark.e2e

@@ -15,7 +15,7 @@ import pytest
 
 from assistant import Assistant, Filters
 from assistant.errors import ConfigError
-from assistant.indexing import EXIT_EMPTY, EXIT_PARTIAL
+from assistant.indexing import EXIT_EMPTY, EXIT_PARTIAL, Progress
 from tests.conftest import HashEmbedder, free_port, settings_for
 
 
@@ -154,3 +154,27 @@ def test_missing_corpus_folder_is_a_clear_error(tmp_path: Path) -> None:
     bot = Assistant(settings_for(tmp_path, tmp_path / "nope"), embedder=HashEmbedder())
     with pytest.raises(ConfigError, match="does not exist"):
         bot.index()
+
+
+def test_a_file_that_disappears_mid_run_is_reported(fake_bot: Assistant, corpus: Path) -> None:
+    def vanish(progress: Progress) -> None:
+        if progress.path == "export-rules.md":
+            (corpus / "models.html").unlink()
+
+    report = fake_bot.index(progress=vanish)
+    assert [(f.path, f.reason) for f in report.failed] == [
+        ("models.html", "the file disappeared while indexing")
+    ]
+    assert report.documents == 3 and report.exit_code == EXIT_PARTIAL
+
+
+def test_pdf_parsing_is_stopped_at_its_time_and_memory_limits(corpus: Path) -> None:
+    from assistant.errors import BadDocumentError
+    from assistant.loading import load
+    from assistant.settings import CorpusSettings
+
+    with pytest.raises(BadDocumentError, match="longer than"):
+        load(corpus / "hbm-report.pdf", corpus, CorpusSettings(pdf_timeout_s=0.01))
+    with pytest.raises(BadDocumentError, match="memory") as info:
+        load(corpus / "hbm-report.pdf", corpus, CorpusSettings(pdf_memory_mb=128))
+    assert "PDF_MEMORY_MB" in info.value.hint
