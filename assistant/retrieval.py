@@ -127,6 +127,14 @@ class Retriever:
 
     def _dense(self, name: str, query: str, n: int, filters: Filters) -> list[tuple[Chunk, float]]:
         vector = self.embedder.embed_query(query)
+        if not filters:
+            return self.store.query(name, vector, n)
+        # Chroma's filtered search is slow on large collections (about 0.3 s at 100k chunks), so
+        # filter a wider unfiltered search first. Its first n matches are the true top n; only
+        # a filter too narrow to fill them needs Chroma's own filtered search.
+        wide = [(c, s) for c, s in self.store.query(name, vector, n * 5) if filters.accepts(c)]
+        if len(wide) >= n:
+            return wide[:n]
         found = self.store.query(name, vector, n, chroma_where(filters))
         return [(c, s) for c, s in found if filters.accepts(c)]
 

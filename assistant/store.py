@@ -112,12 +112,9 @@ class Store:
         self, name: str, vector: Sequence[float], k: int, where: Where | None = None
     ) -> list[tuple[Chunk, float]]:
         col = self.collection(name)
-        n = min(k, col.count())
-        if n == 0:
-            return []
-        got = col.query(
+        got = col.query(  # asking for more than the collection holds returns what there is
             query_embeddings=[list(vector)],
-            n_results=n,
+            n_results=k,
             where=where or None,
             include=["documents", "metadatas", "distances"],
         )
