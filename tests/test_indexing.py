@@ -168,13 +168,39 @@ def test_a_file_that_disappears_mid_run_is_reported(fake_bot: Assistant, corpus:
     assert report.documents == 3 and report.exit_code == EXIT_PARTIAL
 
 
-def test_pdf_parsing_is_stopped_at_its_time_and_memory_limits(corpus: Path) -> None:
+def pdf_bomb(path: Path, text_mb: int) -> None:
+    """A small PDF whose one page expands to ``text_mb`` MB of text when parsed."""
+    import zlib
+
+    content = zlib.compress(b"BT /F1 12 Tf 72 712 Td (" + b"A" * (text_mb << 20) + b") Tj ET", 9)
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(content)
+        + content
+        + b"\nendstream",
+    ]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 5\n0000000000 65535 f \n" + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref
+    path.write_bytes(bytes(out))
+
+
+def test_pdf_parsing_is_stopped_at_its_time_and_memory_limits(corpus: Path, tmp_path: Path) -> None:
     from assistant.errors import BadDocumentError
     from assistant.loading import load
     from assistant.settings import CorpusSettings
 
     with pytest.raises(BadDocumentError, match="longer than"):
         load(corpus / "hbm-report.pdf", corpus, CorpusSettings(pdf_timeout_s=0.01))
+    pdf_bomb(tmp_path / "bomb.pdf", text_mb=600)
+    assert (tmp_path / "bomb.pdf").stat().st_size < 2 << 20
     with pytest.raises(BadDocumentError, match="memory") as info:
-        load(corpus / "hbm-report.pdf", corpus, CorpusSettings(pdf_memory_mb=128))
+        load(tmp_path / "bomb.pdf", tmp_path, CorpusSettings(pdf_memory_mb=256))
     assert "PDF_MEMORY_MB" in info.value.hint
