@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from assistant.citing import check_answer, key_terms, split_sentences
 from assistant.embedding import Embedder
 from assistant.generation import ChatModel, Message
-from assistant.prompting import ABSTAIN, build_prompt, is_abstention
+from assistant.prompting import ABSTAIN, build_prompt, focus, is_abstention, whole
 from assistant.querying import dates_in, standalone
 from assistant.records import Answer, Filters, Final, Hit, StreamEvent, Token
 from assistant.retrieval import Retriever, SearchResult
@@ -69,7 +69,12 @@ def answer_stream(
         for sentence in split_sentences(draft):
             yield Token(sentence + " ")
     else:
-        prompt = build_prompt(request.question, hits, model, max_tokens, request.history)
+        sources = (
+            focus(query, hits, embedder, model.source_tokens)
+            if model.source_tokens
+            else whole(hits)
+        )
+        prompt = build_prompt(request.question, sources, model, max_tokens, request.history)
         if prompt.dropped:
             answer.notes.append(
                 f"{prompt.dropped} of {len(hits)} passages did not fit the model's "

