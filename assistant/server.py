@@ -77,8 +77,9 @@ def running(bot: Assistant, port: int, log_config: Any = "default") -> Iterator[
 
     kwargs: dict[str, Any] = {} if log_config == "default" else {"log_config": log_config}
     config = uvicorn.Config(
-        create_app(bot), host="127.0.0.1", port=port, log_level="warning", **kwargs
-    )
+        create_app(bot), host="127.0.0.1", port=port, log_level="warning",
+        timeout_graceful_shutdown=2, **kwargs,
+    )  # fmt: skip
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -90,8 +91,8 @@ def running(bot: Assistant, port: int, log_config: Any = "default") -> Iterator[
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
-        server.should_exit = server.force_exit = True  # clients may hold streams open
-        thread.join(timeout=10)
+        server.should_exit = True  # open client streams are closed after the graceful timeout
+        thread.join(timeout=15)
 
 
 def serve(settings: Settings, build: bool = True) -> None:
