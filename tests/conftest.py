@@ -9,7 +9,7 @@ import re
 import shutil
 import socket
 from collections.abc import Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
@@ -114,3 +114,32 @@ def serving(bot: Assistant, log_config: object = "default") -> AbstractContextMa
     from assistant.server import running
 
     return running(bot, free_port(), log_config)
+
+
+@contextmanager
+def server_process(
+    cmd: list[str], health: str, headers: dict[str, str] | None = None, wait_s: float = 120
+) -> Iterator[None]:
+    """Start a real server process and wait until ``health`` answers 200; stop it afterwards."""
+    import subprocess
+    import time
+
+    import httpx
+
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            if httpx.get(health, headers=headers, timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"{cmd[0]} did not start: nothing answered at {health}")
+        time.sleep(0.3)
+    try:
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(10)

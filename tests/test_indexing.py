@@ -4,19 +4,16 @@ Chroma server started on 127.0.0.1."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from assistant import Assistant, Filters
 from assistant.errors import ConfigError
 from assistant.indexing import EXIT_EMPTY, EXIT_PARTIAL, Progress
-from tests.conftest import HashEmbedder, free_port, settings_for
+from tests.conftest import HashEmbedder, free_port, server_process, settings_for
 
 
 @pytest.fixture(scope="module")
@@ -24,25 +21,10 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     data = tmp_path_factory.mktemp("chroma-server")
     chroma = Path(sys.executable).parent / "chroma"
-    proc = subprocess.Popen(
-        [str(chroma), "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    cmd = [str(chroma), "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)]
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("the Chroma server did not start")
-    yield url
-    proc.terminate()
-    proc.wait(10)
+    with server_process(cmd, f"{url}/api/v2/heartbeat"):
+        yield url
 
 
 @pytest.fixture(params=["embedded", "server"])

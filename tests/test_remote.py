@@ -3,18 +3,15 @@ bundled GGUF, started by the test on 127.0.0.1."""
 
 from __future__ import annotations
 
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
 from assistant import Assistant
 from assistant.errors import ModelError
 from assistant.generation import bundled_gguf
-from tests.conftest import free_port
+from tests.conftest import free_port, server_process
 
 pytestmark = pytest.mark.e2e
 
@@ -25,22 +22,10 @@ def llama_server() -> Iterator[str]:
     cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_gguf()),
            "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096",
            "--model_alias", "smollm2", "--api_key", "test-key-123"]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            headers = {"Authorization": "Bearer test-key-123"}
-            if httpx.get(f"{base}/models", headers=headers, timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("llama_cpp.server did not start")
-    yield base
-    proc.terminate()
-    proc.wait(10)
+    headers = {"Authorization": "Bearer test-key-123"}
+    with server_process(cmd, f"{base}/models", headers):
+        yield base
 
 
 def remote(bot: Assistant, base: str, key: str = "test-key-123") -> Assistant:
