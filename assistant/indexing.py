@@ -20,7 +20,7 @@ from assistant.embedding import Embedder
 from assistant.errors import BadDocumentError, ConfigError
 from assistant.loading import load, scan
 from assistant.manifest import FileEntry, Manifest
-from assistant.records import Chunk, Document
+from assistant.records import Chunk
 from assistant.settings import Settings
 from assistant.store import Store
 
@@ -157,7 +157,9 @@ class _Run:
         self.target = target
         self.report = report
         self.progress = progress
-        self.pending: list[tuple[Document, FileEntry, list[Chunk], list[str]]] = []
+        # Per file waiting to be written: its manifest row, its chunks, the path it was renamed
+        # from (if any) and the chunk ids it replaces.
+        self.pending: list[tuple[FileEntry, list[Chunk], str | None, list[str]]] = []
         self.pending_chunks = 0
         self.files_done = 0
 
@@ -192,12 +194,12 @@ class _Run:
                 continue
             seen_hashes[digest] = rel
             moved = gone_by_hash.pop(digest, None) if not old else None
-            self._load(path, rel, digest, len(data), old, moved)
+            self._load(path, rel, data, digest, old, moved)
         self._flush()
-        for path_gone, entry in known.items():
-            if path_gone not in on_disk and all(path_gone != o for o, _ in report.renamed):
-                self._remove(entry.path)
-                report.removed.append(entry.path)
+        renamed = {old_path for old_path, _ in report.renamed}
+        for gone in sorted(set(known) - on_disk - renamed):
+            self._remove(gone)
+            report.removed.append(gone)
 
     def _tick(self, rel: str, total: int) -> None:
         self.files_done += 1
@@ -208,14 +210,14 @@ class _Run:
         self,
         path: Path,
         rel: str,
+        data: bytes,
         digest: str,
-        size: int,
         old: FileEntry | None,
         moved: FileEntry | None,
     ) -> None:
         ix = self.ix
         try:
-            doc = load(path, self.root, ix.settings.corpus)
+            doc = load(path, self.root, ix.settings.corpus, data)
         except BadDocumentError as exc:
             self.report.failed.append(Failure(rel, exc.reason, exc.hint))
             return
@@ -228,8 +230,8 @@ class _Run:
             self.report.changed.append(rel)
         else:
             self.report.added.append(rel)
-        entry = FileEntry(rel, digest, size, doc.title, len(chunks), time.time())
-        self.pending.append((doc, entry, chunks, replaced))
+        entry = FileEntry(rel, digest, len(data), doc.title, len(chunks), time.time())
+        self.pending.append((entry, chunks, moved.path if moved else None, replaced))
         self.pending_chunks += len(chunks)
         if self.pending_chunks >= _FLUSH_CHUNKS:
             self._flush()
@@ -240,32 +242,25 @@ class _Run:
             return
         ix = self.ix
         old_ids = [cid for *_, replaced in self.pending for cid in replaced]
-        old_vectors = ix.store.vectors(self.target, old_ids)
-        old_chunks = (
-            {c.id: c for c in ix.store.get(self.target, list(old_vectors))} if old_vectors else {}
-        )
         # Keyed by heading and passage, not by file name, so a renamed file is not re-embedded.
         reusable = {
-            (old_chunks[cid].heading, old_chunks[cid].text): vec
-            for cid, vec in old_vectors.items()
-            if cid in old_chunks
+            (chunk.heading, chunk.text): vec
+            for chunk, vec in ix.store.passages(self.target, old_ids).values()
         }
-        chunks = [c for _, _, cs, _ in self.pending for c in cs]
+        chunks = [c for _, cs, _, _ in self.pending for c in cs]
         keys = [(c.heading, c.text) for c in chunks]
         todo = {
             k: embedding_text(c) for k, c in zip(keys, chunks, strict=True) if k not in reusable
         }
         fresh = dict(zip(todo, ix.embedder.embed_documents(list(todo.values())), strict=True))
         vectors = [reusable.get(k) or fresh[k] for k in keys]
-        missing = todo
-        self.report.chunks_embedded += len(missing)
-        self.report.chunks_reused += len(chunks) - len(missing)
+        self.report.chunks_embedded += len(todo)
+        self.report.chunks_reused += len(chunks) - len(todo)
         ix.store.upsert(self.target, chunks, vectors)
         keep = {c.id for c in chunks}
         ix.store.delete(self.target, [cid for cid in old_ids if cid not in keep])
         with ix.manifest.transaction():
-            for _, entry, cs, _ in self.pending:
-                moved_from = next((o for o, n in self.report.renamed if n == entry.path), None)
+            for entry, cs, moved_from, _ in self.pending:
                 if moved_from:
                     ix.manifest.forget_file(self.target, moved_from)
                 ix.manifest.record_file(self.target, entry, [c.id for c in cs])

@@ -44,14 +44,15 @@ def scan(root: Path, settings: CorpusSettings) -> list[Path]:
     return found
 
 
-def load(path: Path, root: Path, settings: CorpusSettings) -> Document:
-    """Read one file; raises BadDocumentError naming the reason and what to do."""
+def load(path: Path, root: Path, settings: CorpusSettings, data: bytes | None = None) -> Document:
+    """Read one file (or parse ``data``, its bytes already read); raises BadDocumentError
+    naming the reason and what to do."""
     rel = path.relative_to(root).as_posix()
     kind = SUFFIXES.get(path.suffix.lower())
     if kind is None:
         raise BadDocumentError(rel, "unsupported file type", "use .md, .txt, .html or .pdf")
     try:
-        size = path.stat().st_size
+        size = len(data) if data is not None else path.stat().st_size
         if size == 0:
             raise BadDocumentError(rel, "the file is empty", "add text to it or remove it")
         if size > settings.max_file_mb * 1024 * 1024:
@@ -62,7 +63,7 @@ def load(path: Path, root: Path, settings: CorpusSettings) -> Document:
             )
         if kind == "pdf":
             return _load_pdf(path, rel, settings)
-        text = _decode(path.read_bytes(), rel)
+        text = _decode(data if data is not None else path.read_bytes(), rel)
     except FileNotFoundError as exc:
         raise BadDocumentError(rel, "the file disappeared while indexing", "run again") from exc
     except PermissionError as exc:

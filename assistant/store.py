@@ -93,16 +93,20 @@ class Store:
         for i in range(0, len(ids), step):
             col.delete(ids=list(ids[i : i + step]))
 
-    def vectors(self, name: str, ids: Sequence[str]) -> dict[str, list[float]]:
-        if not ids:
-            return {}
+    def passages(self, name: str, ids: Sequence[str]) -> dict[str, tuple[Chunk, list[float]]]:
+        """The stored passages and their vectors, read in batches the client accepts."""
         col = self.collection(name, create=True)
-        found: dict[str, list[float]] = {}
+        found: dict[str, tuple[Chunk, list[float]]] = {}
         step = self.max_batch
         for i in range(0, len(ids), step):
-            got = col.get(ids=list(ids[i : i + step]), include=["embeddings"])
-            for cid, vec in zip(got["ids"], got["embeddings"], strict=True):
-                found[cid] = [float(x) for x in vec]
+            got = col.get(
+                ids=list(ids[i : i + step]), include=["embeddings", "documents", "metadatas"]
+            )
+            rows = zip(
+                got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
+            )
+            for cid, doc, meta, vec in rows:
+                found[cid] = (from_metadata(cid, doc, meta), [float(x) for x in vec])
         return found
 
     def count(self, name: str) -> int:
@@ -137,14 +141,6 @@ class Store:
             for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
                 yield from_metadata(cid, doc, meta)
             offset += len(got["ids"])
-
-    def get(self, name: str, ids: Sequence[str]) -> list[Chunk]:
-        col = self.collection(name)
-        got = col.get(ids=list(ids), include=["documents", "metadatas"])
-        return [
-            from_metadata(cid, doc, meta)
-            for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
-        ]
 
 
 def to_metadata(chunk: Chunk) -> dict[str, Any]:

@@ -617,7 +617,9 @@ class WebChat:
             name = self.bot.retriever.collection()
             key = f"{name}@{self.bot.manifest.get('version')}"
             if self._facets is None or self._facets[0] != key:
-                self._facets = (key, _collect(list(self.bot.store.scan(name)), self._topics()))
+                # The BM25 index already holds every passage in memory: no second store scan.
+                chunks = self.bot.retriever.lexical(name).chunks
+                self._facets = (key, _collect(chunks, self._topics()))
             return self._facets[1]
         except AssistantError:
             return Facets(topics=self._topics())
@@ -680,20 +682,12 @@ class WebChat:
     # -- layout ----------------------------------------------------------------------------------
 
     def create_app(self) -> gr.Blocks:
-        self._open_store()
         demo = gr.Blocks(title="AI race assistant")
         with demo:
             page = _Page(self.bot.settings.web.max_upload_mb)
             self._wire(demo, page)
             gr.api(self.ask, api_name="ask")  # type: ignore[attr-defined]
         return demo
-
-    def _open_store(self) -> None:
-        """Opens the vector store now: two first requests opening it at once break Chroma."""
-        try:
-            _ = self.bot.store
-        except AssistantError as exc:
-            log.warning("%s", exc)
 
     def _wire(self, demo: gr.Blocks, page: _Page) -> None:
         private: dict[str, Any] = {"api_visibility": "private"}
