@@ -7,7 +7,7 @@ import re
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from assistant.records import Chunk, Document
+from assistant.records import Chunk, Document, Section
 from assistant.settings import ChunkingSettings
 
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
@@ -28,7 +28,8 @@ def chunk_document(doc: Document, settings: ChunkingSettings, doc_hash: str = ""
     split = splitter(settings)
     chunks: list[Chunk] = []
     seen: dict[str, int] = {}
-    for section in doc.sections:
+    sections = [s for s in doc.sections if _holds_text(s)] or doc.sections
+    for section in sections:
         for text, local in _pieces(split, section.text, settings.chunk_size // 3):
             start = section.offset + local
             key = f"{doc.path}\x00{section.heading}\x00{section.page}\x00{text}"
@@ -54,16 +55,29 @@ def chunk_document(doc: Document, settings: ChunkingSettings, doc_hash: str = ""
     return chunks
 
 
+def _holds_text(section: Section) -> bool:
+    """False for a section with nothing under its heading (a title followed at once by a
+    subheading): it holds no facts, and headings are embedded with every passage anyway."""
+    heading = section.heading.rsplit(" > ", 1)[-1].strip()
+    lines = (line.strip().lstrip("#").strip() for line in section.text.splitlines())
+    return any(line and line != heading for line in lines)
+
+
 def _pieces(
-    split: RecursiveCharacterTextSplitter, text: str, min_tail: int
+    split: RecursiveCharacterTextSplitter, text: str, min_length: int
 ) -> list[tuple[str, int]]:
-    """The section's pieces with their offsets; a short last piece joins the one before it, since
-    a passage of a line or two ranks well on its heading alone but rarely holds an answer."""
-    found = [
-        (d.page_content, int(d.metadata.get("start_index", 0)))
-        for d in split.create_documents([text])
-    ]
-    if len(found) >= 2 and len(found[-1][0]) < min_tail:
+    """The section's pieces with their offsets. A short piece joins its neighbour (a heading left
+    alone by the splitter joins the text under it, a short last piece the one before), since a
+    passage of a line or two ranks well on its heading alone but rarely holds an answer."""
+    found: list[tuple[str, int]] = []
+    for doc in split.create_documents([text]):
+        piece, start = doc.page_content, int(doc.metadata.get("start_index", 0))
+        if found and len(found[-1][0]) < min_length:
+            begin = found[-1][1]
+            found[-1] = (text[begin : start + len(piece)], begin)
+        else:
+            found.append((piece, start))
+    if len(found) >= 2 and len(found[-1][0]) < min_length:
         (_, start), (last, last_start) = found[-2], found[-1]
         found[-2:] = [(text[start : last_start + len(last)], start)]
     return found

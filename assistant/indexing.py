@@ -76,7 +76,7 @@ ProgressFn = Callable[[Progress], None]
 
 
 def build_key(settings: Settings, embedder_name: str) -> str:
-    spec = f"{embedder_name}|{settings.chunking.chunk_size}|{settings.chunking.chunk_overlap}|v2"
+    spec = f"{embedder_name}|{settings.chunking.chunk_size}|{settings.chunking.chunk_overlap}|v3"
     return hashlib.sha256(spec.encode()).hexdigest()[:12]
 
 

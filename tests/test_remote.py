@@ -10,7 +10,7 @@ import pytest
 
 from assistant import Assistant
 from assistant.errors import ModelError
-from assistant.generation import bundled_gguf
+from assistant.generation import BUNDLED_SOURCE_TOKENS, bundled_gguf
 from tests.conftest import free_port, server_process
 
 pytestmark = pytest.mark.e2e
@@ -33,6 +33,9 @@ def remote(bot: Assistant, base: str, key: str = "test-key-123") -> Assistant:
     settings.llm.backend = "openai"
     settings.llm.base_url = base
     settings.llm.api_key = key  # type: ignore[assignment]
+    # The server runs the bundled 135M model, which needs the same short focused context as it
+    # gets locally; a remote model is not assumed to be small, so this is not the default.
+    settings.llm.source_tokens = BUNDLED_SOURCE_TOKENS
     return Assistant(settings, embedder=bot.embedder)
 
 
