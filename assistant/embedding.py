@@ -91,6 +91,10 @@ def _load(name: str, device: str, backend: str = "torch") -> Any:
         folder = bundled_model_dir()
         verify_sha256(folder / "model.safetensors", BUNDLED_SHA256)
         name = str(folder)
+    if backend == "openvino-int8":
+        from assistant.openvino_encoder import OpenVinoEncoder
+
+        return OpenVinoEncoder.open(Path(name))
     if backend != "torch":
         from assistant.onnx_encoder import OnnxEncoder
 

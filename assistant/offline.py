@@ -14,6 +14,7 @@ OFFLINE_ENV = {
     "TOKENIZERS_PARALLELISM": "false",
     "HF_HUB_DISABLE_PROGRESS_BARS": "1",
     "TRANSFORMERS_VERBOSITY": "error",
+    "NNCF_CI": "1",  # NNCF sends usage telemetry unless this (its CI switch) is set
 }
 
 

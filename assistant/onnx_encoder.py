@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,48 +24,67 @@ INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
 class OnnxEncoder:
-    def __init__(self, session: Any, tokenizer: Any, max_length: int) -> None:
-        self.session = session
+    """Tokenises, runs the exported graph, mean-pools; subclasses only change how graphs run."""
+
+    pad_to: int | None = None  # round each batch's length up to a multiple of this
+
+    def __init__(self, tokenizer: Any, max_length: int, session: Any = None) -> None:
         self.tokenizer = tokenizer
         self.max_length = max_length
-        self.names = {i.name for i in session.get_inputs()}
+        self.session = session
+        self.names = {i.name for i in session.get_inputs()} if session else set(INPUTS)
 
     @classmethod
     def open(cls, folder: Path, quantized: bool) -> OnnxEncoder:
-        if not (folder / "config.json").is_file():
-            raise ModelError(
-                f"The ONNX embedding backends need a local model folder; {folder} is not one. "
-                "Set ASSISTANT_EMBEDDING__BACKEND=torch."
-            )
-        _check_mean_pooling(folder)
         import onnxruntime as ort
-        from transformers import AutoTokenizer
 
-        path = _exported(folder, quantized)
+        tokenizer, max_length = load_tokenizer(folder)
+        path = exported(folder, quantized)
         options = ort.SessionOptions()
         options.intra_op_num_threads = max(1, min(os.cpu_count() or 1, 8))
         session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        tokenizer = AutoTokenizer.from_pretrained(str(folder))
-        return cls(session, tokenizer, _max_length(folder))
+        return cls(tokenizer, max_length, session)
 
     def encode(
         self, texts: list[str], batch_size: int = 32, normalize_embeddings: bool = True, **_: Any
     ) -> np.ndarray:
-        parts = [self._batch(texts[i : i + batch_size]) for i in range(0, len(texts), batch_size)]
+        feeds = (self._feed(texts[i : i + batch_size]) for i in range(0, len(texts), batch_size))
+        parts = [_mean_pool(hidden, feed) for hidden, feed in self._run(feeds)]
         vectors = np.vstack(parts) if parts else np.zeros((0, 0), dtype=np.float32)
         if normalize_embeddings and len(vectors):
             vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         return vectors
 
-    def _batch(self, texts: list[str]) -> np.ndarray:
+    def _feed(self, texts: list[str]) -> dict[str, np.ndarray]:
         enc = self.tokenizer(
-            texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="np"
+            texts, padding=True, truncation=True, max_length=self.max_length,
+            pad_to_multiple_of=self.pad_to, return_tensors="np",
+        )  # fmt: skip
+        return {k: enc[k].astype(np.int64) for k in INPUTS if k in self.names and k in enc}
+
+    def _run(
+        self, feeds: Iterable[dict[str, np.ndarray]]
+    ) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
+        for feed in feeds:
+            yield self.session.run(None, feed)[0], feed
+
+
+def _mean_pool(hidden: np.ndarray, feed: dict[str, np.ndarray]) -> np.ndarray:
+    mask = feed["attention_mask"][..., None].astype(np.float32)
+    pooled: np.ndarray = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
+    return pooled
+
+
+def load_tokenizer(folder: Path) -> tuple[Any, int]:
+    if not (folder / "config.json").is_file():
+        raise ModelError(
+            f"The ONNX and OpenVINO embedding backends need a local model folder; {folder} is "
+            "not one. Set ASSISTANT_EMBEDDING__BACKEND=torch."
         )
-        feed = {k: enc[k].astype(np.int64) for k in INPUTS if k in self.names and k in enc}
-        hidden = self.session.run(None, feed)[0]
-        mask = enc["attention_mask"][..., None].astype(np.float32)
-        pooled: np.ndarray = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
-        return pooled
+    _check_mean_pooling(folder)
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(folder)), _max_length(folder)
 
 
 def _check_mean_pooling(folder: Path) -> None:
@@ -83,7 +103,7 @@ def _max_length(folder: Path) -> int:
     return 256
 
 
-def _exported(folder: Path, quantized: bool) -> Path:
+def exported(folder: Path, quantized: bool) -> Path:
     weights = next(iter(sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin"))), None)
     stamp = f"{folder.resolve()}|{weights.stat().st_size if weights else 0}"
     key = hashlib.sha256(stamp.encode()).hexdigest()[:16]
