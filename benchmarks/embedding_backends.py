@@ -29,7 +29,7 @@ def worker(backend: str, index: Path) -> dict[str, float]:
     from assistant.loading import load, scan
 
     settings = Settings(
-        corpus={"path": REPO / "corpus"},  # type: ignore[arg-type]
+        corpus={"path": Path("corpus")},  # type: ignore[arg-type]  (the dev set names corpus/...)
         index={"path": index},  # type: ignore[arg-type]
         embedding={"backend": backend},  # type: ignore[arg-type]
     )
@@ -74,7 +74,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for backend in args.backends:
             cmd = [sys.executable, __file__, "--worker", backend, "--index", f"{tmp}/{backend}"]
-            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+            out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=REPO).stdout
             results[backend] = json.loads(out.strip().splitlines()[-1])
     base = results.get("torch", next(iter(results.values())))["rate"]
     passages = next(iter(results.values()))["passages"]
