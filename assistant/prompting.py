@@ -35,11 +35,12 @@ Source = tuple[Hit, str]  # a passage and the words of it that go into the promp
 
 
 def quote_source(n: int, text: str) -> str:
-    """One source as the model sees it: its number and its words, with headings as plain text
-    (small models copy a title header into the answer instead of using it)."""
-    lines = [line.lstrip("#").strip() for line in text.splitlines()]
-    flat = " ".join(line for line in lines if line)
-    return f"[{n}] " + _INJECTION.sub("[instruction removed]", flat)
+    """One source as the model sees it: its number and its sentences, headings as plain text
+    (small models copy a title header into the answer instead of using it). A sentence that gives
+    instructions is replaced whole, so nothing of it (what to reply, say) reaches the model."""
+    sentences = (s.lstrip("#").strip() for s in split_sentences(text))
+    kept = ("[instruction removed]" if _INJECTION.search(s) else s for s in sentences if s)
+    return f"[{n}] " + " ".join(kept)
 
 
 def whole(hits: list[Hit]) -> list[Source]:
