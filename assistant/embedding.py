@@ -92,9 +92,9 @@ def _load(name: str, device: str, backend: str = "torch") -> Any:
         verify_sha256(folder / "model.safetensors", BUNDLED_SHA256)
         name = str(folder)
     if backend == "openvino-int8":
-        from assistant.openvino_encoder import OpenVinoEncoder
+        from assistant.openvino_encoder import open_encoder
 
-        return OpenVinoEncoder.open(Path(name))
+        return open_encoder(Path(name))
     if backend != "torch":
         from assistant.onnx_encoder import OnnxEncoder
 

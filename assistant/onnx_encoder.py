@@ -48,14 +48,14 @@ class OnnxEncoder:
     def encode(
         self, texts: list[str], batch_size: int = 32, normalize_embeddings: bool = True, **_: Any
     ) -> np.ndarray:
-        feeds = (self._feed(texts[i : i + batch_size]) for i in range(0, len(texts), batch_size))
+        feeds = (self.tokenize(texts[i : i + batch_size]) for i in range(0, len(texts), batch_size))
         parts = [_mean_pool(hidden, feed) for hidden, feed in self._run(feeds)]
         vectors = np.vstack(parts) if parts else np.zeros((0, 0), dtype=np.float32)
         if normalize_embeddings and len(vectors):
             vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         return vectors
 
-    def _feed(self, texts: list[str]) -> dict[str, np.ndarray]:
+    def tokenize(self, texts: list[str]) -> dict[str, np.ndarray]:
         enc = self.tokenizer(
             texts, padding=True, truncation=True, max_length=self.max_length,
             pad_to_multiple_of=self.pad_to, return_tensors="np",

@@ -3,8 +3,9 @@ NNCF, so every matrix product runs on int8 (VNNI) kernels. On this project's 2-c
 about 1.4x as fast as ``onnx-int8``, whose activations are quantised anew on every call.
 
 Activation ranges come from calibration text shipped with the package (``calibration.json``:
-passages sampled from the project's own briefs and questions written for it), so the quantised
-model, and therefore every vector, is the same on every machine whatever is being indexed.
+passages sampled from the project's own briefs and questions written for it, made by
+``scripts/make_calibration.py``), so the quantised model, and therefore every vector, is the same
+on every machine whatever is being indexed.
 """
 
 from __future__ import annotations
@@ -46,15 +47,6 @@ class OpenVinoEncoder(OnnxEncoder):
         )
         self.lock = threading.Lock()  # an AsyncInferQueue serves one caller at a time
 
-    @classmethod
-    def open(cls, folder: Path, quantized: bool = True) -> OnnxEncoder:
-        import openvino as ov
-
-        tokenizer, max_length = load_tokenizer(folder)
-        path = _quantized(folder, OnnxEncoder(tokenizer, max_length))
-        compiled = ov.Core().compile_model(str(path), "CPU", {"PERFORMANCE_HINT": "THROUGHPUT"})
-        return cls(tokenizer, max_length, compiled)
-
     def _run(
         self, feeds: Iterable[dict[str, np.ndarray]]
     ) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
@@ -65,11 +57,21 @@ class OpenVinoEncoder(OnnxEncoder):
 
         with self.lock:
             self.queue.set_callback(done)
-            count = 0
-            for count, feed in enumerate(feeds, start=1):
-                self.queue.start_async(feed, (count - 1, feed))
-            self.queue.wait_all()
-        return (results[i] for i in range(count))
+            try:
+                for index, feed in enumerate(feeds):
+                    self.queue.start_async(feed, (index, feed))
+            finally:  # no request may outlive the lock, even when tokenising fails
+                self.queue.wait_all()
+        return (results[i] for i in range(len(results)))
+
+
+def open_encoder(folder: Path) -> OpenVinoEncoder:
+    import openvino as ov
+
+    tokenizer, max_length = load_tokenizer(folder)
+    path = _quantized(folder, OnnxEncoder(tokenizer, max_length))
+    compiled = ov.Core().compile_model(str(path), "CPU", {"PERFORMANCE_HINT": "THROUGHPUT"})
+    return OpenVinoEncoder(tokenizer, max_length, compiled)
 
 
 def _quantized(folder: Path, encoder: OnnxEncoder) -> Path:
@@ -81,12 +83,12 @@ def _quantized(folder: Path, encoder: OnnxEncoder) -> Path:
     import nncf
     import openvino as ov
 
-    print("Quantising the embedding model for OpenVINO (once; about 15 s)...", file=sys.stderr)
+    print("Quantising the embedding model for OpenVINO (once; about 20 s)...", file=sys.stderr)
     logging.getLogger("nncf").setLevel(logging.ERROR)
     texts = json.loads(CALIBRATION.read_text(encoding="utf-8"))
     samples = [*texts["passages"], *texts["questions"]]
     feeds = [
-        encoder._feed(samples[i : i + _CALIBRATION_BATCH])
+        encoder.tokenize(samples[i : i + _CALIBRATION_BATCH])
         for i in range(0, len(samples), _CALIBRATION_BATCH)
     ]
     with contextlib.redirect_stdout(sys.stderr):  # NNCF's progress bars must not mix with --json
