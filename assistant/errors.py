@@ -23,6 +23,11 @@ class ModelError(AssistantError):
     """A model could not be loaded, reached, or used."""
 
 
+class ModelCrashed(ModelError):
+    """The local model's process died while answering; it is restarted for the next question.
+    The answer in flight falls back to one built from the sources without a model."""
+
+
 class BadDocumentError(AssistantError):
     """One source file could not be read; ``reason`` and ``hint`` are shown to the user."""
 
