@@ -22,6 +22,7 @@ EXAMPLES = {
     "search": 'assistant search "export controls" --k 5 --since 2023-10-01',
     "serve": "assistant serve --port 7860",
     "eval": "assistant eval --qa tests/data/dev_qa.jsonl --json",
+    "corpus": "assistant corpus check --json",
 }
 
 
@@ -78,6 +79,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--compare", action="store_true", help="compare dense, BM25, hybrid and hybrid + cap"
     )
+    p = command("corpus", "Check the curated corpus: front matter, links, coverage per topic.")
+    p.add_argument("action", choices=["check"], help="what to do with the corpus")
+    p.add_argument("--corpus", type=Path, help="corpus folder (ASSISTANT_CORPUS__PATH)")
     return top
 
 
@@ -268,12 +272,23 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_corpus(args: argparse.Namespace, settings: Settings) -> int:
+    import datetime as dt
+
+    from assistant.corpus_check import check_corpus, render
+
+    report = check_corpus(settings.corpus.path, today=dt.date.today())
+    print(json.dumps(report.to_dict(), indent=2) if args.json else render(report))
+    return 0 if report.ok else EXIT_ERROR
+
+
 HANDLERS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "index": cmd_index,
     "search": cmd_search,
     "ask": cmd_ask,
     "serve": cmd_serve,
     "eval": cmd_eval,
+    "corpus": cmd_corpus,
 }
 
 if __name__ == "__main__":  # pragma: no cover
