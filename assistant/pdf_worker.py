@@ -7,6 +7,8 @@ import resource
 import sys
 from typing import Any
 
+SCANNED = "the PDF has no text layer (it looks scanned)"
+
 
 def extract(path: str) -> dict[str, Any]:
     from pypdf import PdfReader
@@ -16,19 +18,45 @@ def extract(path: str) -> dict[str, Any]:
         reader = PdfReader(path)
         if reader.is_encrypted and not reader.decrypt(""):
             return _fail("the PDF is encrypted", "save an unencrypted copy")
-        pages = [page.extract_text() or "" for page in reader.pages]
+        pages = [_page_text(page) for page in reader.pages]
     except FileNotDecryptedError:
         return _fail("the PDF is encrypted", "save an unencrypted copy")
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
         return _fail(f"the PDF is damaged or not a PDF ({type(exc).__name__})", "re-export it")
     if not any(p.strip() for p in pages):
-        return _fail(
-            "the PDF has no text layer (it looks scanned)",
-            "run OCR on it first (for example with ocrmypdf) and add the result",
-        )
-    info: Any = reader.metadata or {}
-    meta = {"title": str(info.get("/Title") or "").strip()}
-    return {"pages": pages, "meta": {k: v for k, v in meta.items() if v}}
+        return {
+            **_fail(SCANNED, "install the OCR extra (pip install 'ai-race-assistant[ocr]' and "
+                    "Tesseract), or run OCR on it first (for example with ocrmypdf)"),
+            "scanned": True,
+        }  # fmt: skip
+    return {"pages": pages, "meta": _metadata(reader)}
+
+
+def _page_text(page: Any) -> str:
+    """One unreadable page (a broken font or content stream) costs that page, not the file."""
+    try:
+        return str(page.extract_text() or "")
+    except MemoryError:
+        raise
+    except Exception:
+        return ""
+
+
+def _metadata(reader: Any) -> dict[str, str]:
+    """Title and author from the document information, which may be damaged (a bad reference,
+    a field of the wrong type); a damaged field is left out and costs nothing else. The creation
+    date is not taken: it is when the file was made, often not when the text was published."""
+    meta: dict[str, str] = {}
+    for key in ("title", "author"):
+        try:
+            value = str(getattr(reader.metadata, key) or "").strip()
+        except MemoryError:
+            raise
+        except Exception:
+            continue
+        if value:
+            meta[key] = value
+    return meta
 
 
 def _fail(error: str, hint: str) -> dict[str, Any]:

@@ -34,6 +34,26 @@ class CorpusSettings(_Group):
     max_file_mb: float = Field(20.0, gt=0, le=1024, description="Larger files are skipped.")
     pdf_timeout_s: float = Field(60.0, gt=0, le=3600, description="Time limit to parse one PDF.")
     pdf_memory_mb: int = Field(1024, ge=128, le=16384, description="Memory limit of PDF parsing.")
+    ocr: bool = Field(
+        True, description="OCR scanned PDFs when ocrmypdf and Tesseract are installed."
+    )
+    ocr_timeout_s: float = Field(
+        600.0, gt=0, le=36000, description="Time limit to OCR one scanned PDF."
+    )
+
+
+class FetchSettings(_Group):
+    folder: str = Field(
+        "web", description="Folder inside the corpus where added links are saved as Markdown."
+    )
+    allow_hosts: list[str] = Field(
+        default_factory=list,
+        description="Private, loopback or link-local hosts or addresses that links may reach "
+        "(refused by default against server-side request forgery), e.g. 127.0.0.1 or intranet.",
+    )
+    max_mb: float = Field(20.0, gt=0, le=1024, description="Largest page or PDF fetched.")
+    timeout_s: float = Field(30.0, gt=0, le=600, description="Time limit to fetch one link.")
+    max_redirects: int = Field(3, ge=0, le=10, description="Redirects followed for one link.")
 
 
 class IndexSettings(_Group):
@@ -150,6 +170,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)  # type: ignore[arg-type]
     llm: LLMSettings = Field(default_factory=LLMSettings)  # type: ignore[arg-type]
     web: WebSettings = Field(default_factory=WebSettings)  # type: ignore[arg-type]
+    fetch: FetchSettings = Field(default_factory=FetchSettings)  # type: ignore[arg-type]
 
     @classmethod
     def settings_customise_sources(
