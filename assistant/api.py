@@ -7,6 +7,7 @@ error leaves as one JSON object in OpenAI's shape ``{"error": {"message", "type"
 
 from __future__ import annotations
 
+import base64
 import itertools
 import logging
 import re
@@ -43,6 +44,7 @@ from assistant.core import Assistant
 from assistant.errors import AssistantError, ConfigError, IndexMissingError, ModelError
 from assistant.indexing import IndexReport, Progress
 from assistant.records import Answer, Filters, Final, StreamEvent, Token
+from assistant.sanitizing import scrub_paths, unlink, web_links
 from assistant.settings import Backend, SearchMode
 
 logger = logging.getLogger(__name__)
@@ -352,6 +354,7 @@ _ERROR_TYPES = {
     404: "not_found_error",
     405: "invalid_request_error",
     409: "conflict_error",
+    429: "rate_limit_error",
     500: "server_error",
     503: "service_unavailable_error",
 }
@@ -362,6 +365,7 @@ _ERROR_DOCS = {
     404: "No such job.",
     409: "An index update is already running.",
     413: "The request body is too large.",
+    429: "Too many failed logins from this address; wait as Retry-After says.",
     422: "A field is missing or invalid.",
     503: "No index exists yet, or the model backend cannot be reached.",
 }
@@ -402,14 +406,15 @@ def as_api_error(exc: Exception) -> ApiError:
             limit = MAX_BODY_BYTES // 1024
             return ApiError(413, f"The request body is larger than {limit} KiB.", "body_too_large")
         return ApiError(exc.status_code, str(exc.detail), "http_error", headers=exc.headers)
+    message = scrub_paths(str(exc))  # the library's messages may name server folders
     if isinstance(exc, IndexMissingError):
-        return ApiError(503, str(exc), "index_missing")
+        return ApiError(503, message, "index_missing")
     if isinstance(exc, ModelError):
-        return ApiError(503, str(exc), "backend_unavailable")
+        return ApiError(503, message, "backend_unavailable")
     if isinstance(exc, ConfigError):
-        return ApiError(503, str(exc), "server_misconfigured")
+        return ApiError(503, message, "server_misconfigured")
     if isinstance(exc, AssistantError):
-        return ApiError(400, str(exc), "invalid_request")
+        return ApiError(400, message, "invalid_request")
     logger.exception("unexpected error in the API")
     return ApiError(500, "The server failed on this request; its log has the details.", "internal")
 
@@ -430,9 +435,10 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 def _authorize(request: Request) -> None:
     expected = _token(request)
-    if not expected:
-        return
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if not expected:
+        _check_web_login(request, scheme, given.strip())
+        return
     if scheme.lower() != "bearer" or not secrets.compare_digest(
         given.strip().encode(), expected.encode()
     ):
@@ -443,6 +449,37 @@ def _authorize(request: Request) -> None:
             "invalid_api_key",
             headers={"WWW-Authenticate": "Bearer"},
         )
+
+
+def _check_web_login(request: Request, scheme: str, given: str) -> None:
+    """Without an API token, a server with a web login asks /v1 clients for the same login
+    (HTTP Basic), counted against the same limit of failed attempts as the page."""
+    login = _bot(request).settings.web.auth
+    if login is None:
+        return
+    logins = getattr(request.app.state, "logins", None)
+    client = request.client.host if request.client else "unknown"
+    wait = logins.wait_s(client) if logins else 0
+    if wait:
+        message = f"Too many failed logins from this address; try again in {wait // 60 + 1} min."
+        raise ApiError(429, message, "too_many_logins", headers={"Retry-After": str(wait)})
+    try:
+        sent = base64.b64decode(given, validate=True) if scheme.lower() == "basic" else b""
+    except ValueError:
+        sent = b""
+    if sent and secrets.compare_digest(sent, login.get_secret_value().encode()):
+        if logins:
+            logins.succeeded(client)
+        return
+    if logins and scheme:
+        logins.failed(client)
+    raise ApiError(
+        401,
+        "This server asks for its web login: send it as HTTP Basic auth (curl -u user:password), "
+        "or set ASSISTANT_WEB__API_TOKEN on the server and send `Authorization: Bearer <token>`.",
+        "login_required",
+        headers={"WWW-Authenticate": 'Basic realm="ai-race-assistant"'},
+    )
 
 
 def _limited(request: Request) -> Request:
@@ -547,7 +584,7 @@ async def chat_completions(body: ChatRequest, request: Request) -> Any:
     ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     if not body.stream:
         answer = await run_in_threadpool(bot.ask, question, history, filters, body.backend)
-        message = AssistantMessage(content=answer.text)
+        message = AssistantMessage(content=unlink(answer.text))
         return ChatCompletion(
             id=ident, created=created, model=MODEL_ID, choices=[Choice(message=message)],
             **_evidence(answer),
@@ -561,7 +598,7 @@ async def chat_completions(body: ChatRequest, request: Request) -> Any:
 def _evidence(answer: Answer) -> dict[str, Any]:
     data = answer.to_dict()
     return {
-        "citations": data["citations"],
+        "citations": [web_links(c) for c in data["citations"]],
         "sentences": data["sentences"],
         "abstained": answer.abstained,
     }
@@ -589,7 +626,7 @@ async def _sse(events: Iterator[StreamEvent], ident: str, created: int) -> Async
                 answer = item.answer
                 extra = _evidence(answer)
                 if answer.text.strip() != "".join(drafted).strip():
-                    extra["answer"] = answer.text
+                    extra["answer"] = unlink(answer.text)
                 yield event(Delta(), "stop", **extra)
     except Exception as exc:  # the status line is sent: the error becomes the last event
         yield f"data: {ErrorResponse(error=as_api_error(exc).detail).model_dump_json()}\n\n"
@@ -609,7 +646,7 @@ async def search(body: SearchRequest, request: Request) -> SearchResponse:
     """The passages that best match a query, with their scores and ranks."""
     filters = body.filters.to_filters() if body.filters else None
     result = await run_in_threadpool(_bot(request).search, body.query, body.k, filters, body.mode)
-    hits = [HitOut.model_validate(hit.to_dict()) for hit in result.hits]
+    hits = [HitOut.model_validate(web_links(hit.to_dict())) for hit in result.hits]
     return SearchResponse(relevant=result.relevant, hits=hits)
 
 

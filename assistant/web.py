@@ -28,20 +28,27 @@ import datetime as dt
 import html
 import json
 import logging
+import math
+import os
 import re
-import shutil
+import stat
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
-import gradio as gr
-
+from assistant.api import MAX_FILTER_VALUES, MAX_MESSAGES, MAX_TEXT_CHARS
 from assistant.core import Assistant
 from assistant.errors import AssistantError, ConfigError, UploadError
 from assistant.indexing import IndexReport, Progress
+from assistant.offline import go_offline, upload_folder
 from assistant.records import Answer, Citation, Filters, Final, SentenceSupport
+from assistant.sanitizing import safe_url, scrub_paths, unlink
+
+go_offline()  # before gradio is imported: it reads its telemetry switch then
+
+import gradio as gr  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +63,7 @@ EXAMPLES = [
 ]
 UPLOAD_SUFFIXES = (".md", ".txt", ".html", ".htm", ".pdf")
 UPLOADS_FOLDER = "uploads"
+MAX_UPLOAD_FILES = 20
 ABSTAIN_TITLE = "No answer in the sources"
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _MARKER = re.compile(r"\[(\d+)\]")
@@ -64,6 +72,9 @@ _CODE = re.compile(r"`([^`\n]+)`")
 _HEADING = re.compile(r"^#{1,6} +(.+)$", re.MULTILINE)
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _FILTER_KEYS = {"sources", "publishers", "topics", "since", "until"}
+_BARE_LINK = re.compile(r"(?<=[A-Za-z])://|\bwww\.", re.IGNORECASE)
+MAX_FILTER_CHARS = 500
+COPY_CHUNK = 1024 * 1024
 
 PANEL_EMPTY = (
     '<div class="panel-head">Source</div>'
@@ -187,15 +198,21 @@ def esc(text: str) -> str:
     return html.escape(text, quote=True)
 
 
+def inert(text: str) -> str:
+    """Escaped text that the chat's Markdown renderer cannot turn into a link: Markdown links
+    keep only their words, and bare web addresses lose what makes them auto-links."""
+    return _BARE_LINK.sub(_defang, esc(unlink(text)))
+
+
+def _defang(match: re.Match[str]) -> str:
+    return "&#58;//" if match[0] == "://" else f"{match[0][:3]}&#46;"
+
+
 def pretty(text: str) -> str:
-    """``text`` escaped, with Markdown bold, code and heading lines shown as such."""
-    out = _BOLD.sub(r"<b>\1</b>", esc(text))
+    """``text`` made inert, with Markdown bold, code and heading lines shown as such."""
+    out = _BOLD.sub(r"<b>\1</b>", inert(text))
     out = _CODE.sub(r"<code>\1</code>", out)
     return _HEADING.sub(r"<b>\1</b>", out)
-
-
-def safe_url(url: str) -> str:
-    return url if urlparse(url).scheme in ("http", "https") else ""
 
 
 def card_id(key: str, n: int) -> str:
@@ -277,14 +294,14 @@ def abstention_html(answer: Answer, filters: Filters) -> str:
 def error_html(message: str, title: str = "Could not answer") -> str:
     return (
         f'<div class="chat-error"><div class="error-title">{esc(title)}</div>'
-        f"<div>{esc(message)}</div></div>"
+        f"<div>{esc(scrub_paths(message))}</div></div>"
     )
 
 
 def streaming_html(text: str) -> str:
     if not text:
         return '<div class="answer pending"><p>Searching the sources…</p></div>'
-    return f'<div class="answer"><p>{esc(text)}<span class="cursor">▍</span></p></div>'
+    return f'<div class="answer"><p>{inert(text)}<span class="cursor">▍</span></p></div>'
 
 
 def highlight(text: str, quote: str, at: int) -> str:
@@ -337,8 +354,43 @@ def _filter_lists(filters: Filters) -> list[tuple[str, tuple[str, ...]]]:
 # ---- input checks ------------------------------------------------------------------------------
 
 
+def check_question(question: str) -> str:
+    """The question, stripped; refused (as /v1 refuses it) when it is empty or too long."""
+    text = question.strip()
+    if not text:
+        raise ConfigError("The question is empty: send the text of a question.")
+    if len(text) > MAX_TEXT_CHARS:
+        raise ConfigError(
+            f"The question is {len(text):,} characters long; the limit is {MAX_TEXT_CHARS:,}. "
+            "Ask a shorter question."
+        )
+    return text
+
+
+def check_history(history: Sequence[Message]) -> list[Message]:
+    if len(history) > MAX_MESSAGES:
+        raise ConfigError(
+            f"The conversation has {len(history)} turns; the limit is {MAX_MESSAGES}. "
+            "Start a new chat."
+        )
+    if any(len(str(turn.get("content", ""))) > MAX_TEXT_CHARS for turn in history):
+        raise ConfigError(f"A turn of the conversation is over {MAX_TEXT_CHARS:,} characters.")
+    return list(history)
+
+
+def check_values(name: str, values: Sequence[str] | None) -> None:
+    if values is not None and not isinstance(values, (list, tuple)):
+        raise ConfigError(f"The {name} filter must be a list of names.")
+    if len(values or ()) > MAX_FILTER_VALUES:
+        raise ConfigError(f"The {name} filter holds more than {MAX_FILTER_VALUES} values.")
+    if any(not isinstance(v, str) or len(v) > MAX_FILTER_CHARS for v in values or ()):
+        raise ConfigError(f"Each {name} filter value must be text of at most {MAX_FILTER_CHARS}.")
+
+
 def parse_date(value: str | None, name: str) -> str:
-    text = (value or "").strip()
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(f"The {name} date must be text written YYYY-MM-DD.")
+    text = (value or "").strip()[:MAX_FILTER_CHARS]
     if not text:
         return ""
     try:
@@ -359,6 +411,8 @@ def make_filters(
     since: str | None,
     until: str | None,
 ) -> Filters:
+    for name, values in (("topics", topics), ("publishers", publishers), ("documents", sources)):
+        check_values(name, values)
     start, end = parse_date(since, '"since"'), parse_date(until, '"until"')
     if start and end and start > end:
         raise ConfigError(f'The "since" date {start} is after the "until" date {end}; swap them.')
@@ -380,7 +434,7 @@ def parse_history(text: str) -> list[Message]:
         raise ConfigError(
             'history_json must be a list of {"role": "user" or "assistant", "content": "..."}.'
         )
-    return [{"role": item["role"], "content": item["content"]} for item in data]
+    return check_history([{"role": item["role"], "content": item["content"]} for item in data])
 
 
 def _is_turn(item: Any) -> bool:
@@ -419,23 +473,93 @@ def safe_name(name: str) -> str:
     return (_UNSAFE_NAME.sub("-", stem).strip(".-_")[:80] or "document") + kind
 
 
-def save_upload(source: Path, corpus: Path, max_mb: float) -> str:
-    """Copy one uploaded file into ``corpus/uploads``; returns its corpus-relative path."""
+def uploaded_file(path: str, folder: Path) -> Path:
+    """``path`` when it names a regular file inside the web upload ``folder`` (where Gradio puts
+    what a browser uploads), else UploadError. Only the name is checked: nothing is read, so a
+    named pipe or a device cannot block the caller."""
+    name = re.split(r"[\\/]", path)[-1][:80] or "the file"
+    refused = UploadError(
+        f"{name}: not a file uploaded to this server; choose it with the page's file picker."
+    )
+    try:
+        real = Path(os.path.realpath(path))
+        info = os.lstat(real)
+    except (OSError, ValueError):
+        raise refused from None
+    if not real.is_relative_to(folder) or real == folder or not stat.S_ISREG(info.st_mode):
+        raise refused
+    return real
+
+
+@dataclass
+class Saved:
+    """An upload copied into the corpus, and what it replaced (to restore if indexing fails)."""
+
+    rel: str
+    target: Path
+    previous: bytes | None
+
+
+def save_upload(
+    source: Path,
+    corpus: Path,
+    max_mb: float,
+    quota_mb: float = math.inf,
+    uploads: Path | None = None,
+) -> Saved:
+    """Copy one uploaded file into ``corpus/uploads``, at most ``max_mb``, keeping all uploads
+    within ``quota_mb``. With ``uploads``, the source must be a file uploaded to that folder."""
+    if uploads is not None:
+        source = uploaded_file(str(source), uploads)
     name = safe_name(source.name)
-    size = source.stat().st_size
-    if size > max_mb * 1024 * 1024:
-        raise UploadError(
-            f"{source.name}: {size / 2**20:.1f} MB is over the {max_mb:g} MB upload limit "
-            "(ASSISTANT_WEB__MAX_UPLOAD_MB)."
-        )
     root = corpus.resolve()
     folder = (root / UPLOADS_FOLDER).resolve()
     target = (folder / name).resolve()
     if target.parent != folder or not folder.is_relative_to(root):
-        raise UploadError(f"{source.name}: the uploads folder must be inside the corpus folder.")
+        raise UploadError(f"{name}: the uploads folder must be inside the corpus folder.")
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, target)
-    return target.relative_to(root).as_posix()
+    previous = target.read_bytes() if target.is_file() else None
+    room = quota_mb * 2**20 - _used(folder) + len(previous or b"")
+    data = _read_upload(source, name, max_mb, room)
+    target.write_bytes(data)
+    return Saved(target.relative_to(root).as_posix(), target, previous)
+
+
+def _used(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
+
+
+def _read_upload(source: Path, name: str, max_mb: float, room: float) -> bytes:
+    """The bytes of a regular file, refused past the upload limit or the room left."""
+    fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise UploadError(f"{name}: not a regular file.")
+        limit = min(max_mb * 2**20, room)
+        data = handle.read(int(limit) + 1)
+    if len(data) > max_mb * 2**20:
+        raise UploadError(
+            f"{name}: over the {max_mb:g} MB upload limit (ASSISTANT_WEB__MAX_UPLOAD_MB)."
+        )
+    if len(data) > room:
+        raise UploadError(
+            f"{name}: the uploads folder is full ({max(room, 0) / 2**20:.1f} MB left of the "
+            "quota, ASSISTANT_WEB__UPLOADS_QUOTA_MB); ask the administrator for room."
+        )
+    return data
+
+
+def discard(saved: Saved) -> None:
+    """Undo one upload: its previous version back, or the file gone."""
+    if saved.previous is None:
+        saved.target.unlink(missing_ok=True)
+    else:
+        saved.target.write_bytes(saved.previous)
+
+
+def kept(rel: str, report: IndexReport | None) -> bool:
+    """Whether an upload stays in the corpus: only when the index holds it."""
+    return report is not None and outcome(rel, report)[0] != "bad"
 
 
 def outcome(rel: str, report: IndexReport) -> tuple[str, str]:
@@ -492,8 +616,10 @@ class Facets:
 
 
 class WebChat:
-    def __init__(self, bot: Assistant) -> None:
+    def __init__(self, bot: Assistant, uploads: Path | None = None) -> None:
         self.bot = bot
+        self.uploads = uploads or upload_folder()  # where Gradio saves what browsers upload
+        self._indexing = threading.Lock()
         self.theme = gr.themes.Soft(
             primary_hue="indigo",
             neutral_hue="slate",
@@ -520,9 +646,18 @@ class WebChat:
     ) -> Iterator[ChatOutputs]:
         """Streams one answer into the chat: the growing message list, then the checked answer
         with its source cards added to the panel. Problems become a message in the chat."""
-        question = (question or "").strip()
+        question = (question if isinstance(question, str) else "").strip()
         if not question:
             yield "", messages, history, panel
+            return
+        # Kept as long as /v1 keeps a conversation; the model reads only the last turns.
+        messages = messages[-MAX_MESSAGES:] if isinstance(messages, list) else []
+        history = history[-MAX_MESSAGES:] if isinstance(history, list) else []
+        panel = panel if isinstance(panel, str) else ""
+        try:
+            question = check_question(question)
+        except ConfigError as exc:
+            yield "", [*messages, _assistant(error_html(str(exc)))], history, panel
             return
         key = f"t{len(messages) + 1}"  # unique within one chat: names its source cards
         shown = [*messages, {"role": "user", "content": esc(question)}]
@@ -566,15 +701,14 @@ class WebChat:
     ) -> str:
         """Answer one question from the indexed sources; returns the JSON of Answer.to_dict()."""
         try:
-            if not question.strip():
-                raise ConfigError("The question is empty: send the text of a question.")
+            question = check_question(question if isinstance(question, str) else "")
             history = parse_history(history_json)
             filters = parse_filters(filters_json)
             answer = self.bot.ask(
                 question, history=history, filters=filters, backend=backend or None
             )
         except AssistantError as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
+            raise gr.Error(scrub_paths(str(exc)), print_exception=False) from None
         return json.dumps(answer.to_dict(), ensure_ascii=False)
 
     # -- status and filters ----------------------------------------------------------------------
@@ -660,29 +794,47 @@ class WebChat:
                 error_html("Choose one or more files first.", "Nothing to add"),
                 *self.refresh(),
             )
+        if not isinstance(files, list) or len(files) > MAX_UPLOAD_FILES:
+            message = f"Add at most {MAX_UPLOAD_FILES} files at a time."
+            return (error_html(message, "Too many files"), *self.refresh())
         saved, refused = self._save(files)
         report, error = None, ""
         if saved:
-            try:
-                report = self.bot.index(progress=progress_callback(progress))
-            except AssistantError as exc:
-                error = str(exc)
-        return (upload_html(saved, refused, report, error), *self.refresh())
+            with self._indexing:
+                try:
+                    report = self.bot.index(progress=progress_callback(progress))
+                except AssistantError as exc:
+                    error = str(exc)
+                gone = [s for s in saved if not kept(s.rel, report)]
+                for upload in gone:
+                    discard(upload)
+                if gone and report is not None:
+                    self.bot.index()  # the index forgets what was taken back
+        rels = [s.rel for s in saved]
+        return (upload_html(rels, refused, report, error), *self.refresh())
 
-    def _save(self, files: list[str]) -> tuple[list[str], list[str]]:
+    def _save(self, files: list[Any]) -> tuple[list[Saved], list[str]]:
         web, corpus = self.bot.settings.web, self.bot.settings.corpus.path
         saved, refused = [], []
         for file in files:
+            name = file if isinstance(file, str) else getattr(file, "path", "")
             try:
-                saved.append(save_upload(Path(file), corpus, web.max_upload_mb))
-            except (UploadError, OSError) as exc:
+                saved.append(
+                    save_upload(
+                        Path(str(name)), corpus, web.max_upload_mb, web.uploads_quota_mb,
+                        self.uploads,
+                    )
+                )  # fmt: skip
+            except UploadError as exc:
                 refused.append(str(exc))
+            except OSError as exc:
+                refused.append(f"{Path(str(name)).name}: could not be saved ({exc.strerror}).")
         return saved, refused
 
     # -- layout ----------------------------------------------------------------------------------
 
     def create_app(self) -> gr.Blocks:
-        demo = gr.Blocks(title="AI race assistant")
+        demo = gr.Blocks(title="AI race assistant", analytics_enabled=False)
         with demo:
             page = _Page(self.bot.settings.web.max_upload_mb)
             self._wire(demo, page)

@@ -214,7 +214,7 @@ def test_upload_names_are_sanitised_and_stay_in_the_corpus(tmp_path: Path) -> No
     source = tmp_path / "My notes.md"
     source.write_text("# Notes\n\nText.\n")
     corpus = tmp_path / "corpus"
-    assert save_upload(source, corpus, max_mb=1) == "uploads/My-notes.md"
+    assert save_upload(source, corpus, max_mb=1).rel == "uploads/My-notes.md"
     assert (corpus / "uploads" / "My-notes.md").read_text() == source.read_text()
     source.write_bytes(b"x" * 2048)
     with pytest.raises(UploadError, match="over the"):
