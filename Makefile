@@ -17,10 +17,12 @@ test: $(STAMP) browser
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt scripts/build_llama.py
 	python3 -m venv $(VENV)
 	# torch first, alone and pinned, so no dependency pulls the multi-GB CUDA build.
 	$(BIN)/pip install --quiet "torch==2.13.0"
+	# llama-cpp-python for x86-64-v3 plus an AVX-512 module, never -march=native (cached by flags).
+	$(BIN)/python scripts/build_llama.py
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 

@@ -22,6 +22,7 @@ EXAMPLES = {
     "search": 'assistant search "export controls" --k 5 --since 2023-10-01',
     "serve": "assistant serve --port 7860",
     "eval": "assistant eval --qa tests/data/dev_qa.jsonl --json",
+    "add": "assistant add https://example.org/report.html notes/brief.docx --json",
     "corpus": "assistant corpus check --json",
 }
 
@@ -64,6 +65,10 @@ def parser() -> argparse.ArgumentParser:
             )  # fmt: skip
         else:
             p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], help="ranking")
+
+    p = command("add", "Add links (web pages, PDFs) or files to the corpus and index them.")
+    p.add_argument("items", nargs="+", metavar="URL|FILE", help="a link or a file to add")
+    p.add_argument("--corpus", type=Path, help="corpus folder (ASSISTANT_CORPUS__PATH)")
 
     p = command("serve", "Start the web chat and the HTTP API.")
     p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
@@ -181,6 +186,26 @@ def render_report(report: Any) -> str:
     return "\n".join(lines)
 
 
+def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.progress import progress_printer
+
+    with progress_printer() as progress:  # on stderr, so --json output stays clean
+        report = _assistant(settings).add(args.items, progress=progress)
+    print(json.dumps(report.to_dict(), indent=2) if args.json else render_added(report))
+    return int(report.exit_code)
+
+
+def render_added(report: Any) -> str:
+    lines = [f"  added     {a.item} -> {a.path} ({a.title})" for a in report.added]
+    lines += [f"  FAILED    {f.path}: {f.reason}" + (f" — {f.hint}" if f.hint else "")
+              for f in report.failed]  # fmt: skip
+    if report.index is None:
+        lines.append("nothing was added; the index is unchanged")
+    else:
+        lines.append(render_report(report.index))
+    return "\n".join(lines)
+
+
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     result = _assistant(settings).search(
         args.query, k=args.k, filters=_filters(args), mode=args.mode
@@ -284,6 +309,7 @@ def cmd_corpus(args: argparse.Namespace, settings: Settings) -> int:
 
 HANDLERS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "index": cmd_index,
+    "add": cmd_add,
     "search": cmd_search,
     "ask": cmd_ask,
     "serve": cmd_serve,

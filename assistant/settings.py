@@ -143,6 +143,11 @@ class LLMSettings(_Group):
         8192, ge=512, le=1_000_000, description="Context window used for a local GGUF model."
     )
     threads: int = Field(2, ge=1, le=256, description="CPU threads for llamacpp.")
+    cpu_module: Literal["auto", "x86-64-v3", "avx512"] = Field(
+        "auto",
+        description="llama.cpp CPU code for llamacpp: auto picks the best one this CPU "
+        "advertises and really runs (a module that dies here is not tried again).",
+    )
     timeout_s: float = Field(120.0, gt=0, le=3600, description="Time limit of one remote call.")
     retries: int = Field(2, ge=0, le=10, description="Retries of a failed remote call.")
 

@@ -1,21 +1,35 @@
-"""Answer benchmark: time to first token and total time of a typical question with the default
-backend (the bundled SmolLM2-135M through llama.cpp), the prompt size in tokens, and, as the
-baseline in the same run, the same prompt sent straight to the model without our pipeline.
+"""Answer benchmark: time to first token and whole checked answer with the default backend (the
+bundled SmolLM2-135M, served by its supervised llama.cpp process), per llama.cpp CPU module, in
+one run and interleaved so that every module meets the same machine load:
 
-    python benchmarks/answer.py [--runs 5]
+- ``native-no-amx``: what pip's -march=native build gives on this CPU, minus AMX (the baseline
+  that issue 12 compares with; built once by scripts/build_llama.py --variant native-no-amx);
+- ``x86-64-v3``: the portable baseline every supported machine can run;
+- ``avx512``: the extra module, used where the CPU advertises AVX-512 and it really runs;
+- and the module ``auto`` picks on this machine.
+
+Also: the same prompt sent straight to the model (no retrieval, no check) as a baseline.
+
+    python benchmarks/answer.py [--runs 10] [--no-native]
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 from assistant import Assistant, Final, Settings, Token
+from assistant.generation import BUNDLED_SOURCE_TOKENS, STOP
+from assistant.local_model import LocalModel
+from assistant.native import CpuModule, candidates, cpu_flags, installed_modules
 from assistant.prompting import build_prompt, focus
 
+REPO = Path(__file__).resolve().parent.parent
 QUESTIONS = [
     "When did China start requiring licences for gallium exports?",
     "What did the October 2023 US export-control update change?",
@@ -25,48 +39,87 @@ QUESTIONS = [
 ]
 
 
+def modules(native: bool) -> dict[str, CpuModule]:
+    installed = installed_modules()
+    chosen = {m.name: m for m in installed if m in candidates(installed)}
+    if native and "avx2" in cpu_flags():
+        out = subprocess.run(
+            [sys.executable, str(REPO / "scripts" / "build_llama.py"), "--variant", "native-no-amx"],
+            check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        path = Path(out.stdout.strip().splitlines()[-1])
+        chosen = {"native-no-amx": CpuModule("native-no-amx", path, ""), **chosen}
+    return chosen
+
+
+def time_answer(bot: Assistant, question: str) -> tuple[float, float]:
+    began = time.perf_counter()
+    first = 0.0
+    for event in bot.stream(question):
+        if isinstance(event, Token) and not first:
+            first = time.perf_counter() - began
+        if isinstance(event, Final):
+            return first, time.perf_counter() - began
+    raise RuntimeError("no final answer")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--no-native", action="store_true", help="skip the native baseline")
     args = parser.parse_args()
-    repo = Path(__file__).resolve().parent.parent
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(corpus={"path": repo / "corpus"}, index={"path": Path(tmp)})  # type: ignore[arg-type]
+        settings = Settings(corpus={"path": REPO / "corpus"}, index={"path": Path(tmp)})  # type: ignore[arg-type]
         bot = Assistant(settings)
         bot.index()
+        auto = bot.model()
+        assert isinstance(auto, LocalModel)
         began = time.perf_counter()
-        model = bot.model()
-        assert model is not None
-        print(f"model load (once per process): {time.perf_counter() - began:.2f} s")
-        bot.ask(QUESTIONS[0])  # warm-up: first call pays for lazy set-up
-        firsts, totals, bare, prompt_tokens = [], [], [], []
+        auto.warm()
+        print(
+            f"model process start: {time.perf_counter() - began:.2f} s; auto picks {auto.cpu_module}"
+        )
+        models = {
+            name: LocalModel(settings.llm, STOP, BUNDLED_SOURCE_TOKENS, modules=[module])
+            for name, module in modules(not args.no_native).items()
+        }
+        firsts: dict[str, list[float]] = {name: [] for name in models}
+        totals: dict[str, list[float]] = {name: [] for name in models}
+        for model in models.values():  # warm-up: the first call pays for lazy set-up
+            model.warm()
+            bot.use_model("llamacpp", model)
+            time_answer(bot, QUESTIONS[0])
         for n in range(args.runs):
             question = QUESTIONS[n % len(QUESTIONS)]
-            began = time.perf_counter()
-            first = None
-            for event in bot.stream(question):
-                if isinstance(event, Token) and first is None:
-                    first = time.perf_counter() - began
-                if isinstance(event, Final):
-                    totals.append(time.perf_counter() - began)
-            firsts.append(first or 0.0)
-            hits = bot.search(question).hits
-            sources = focus(question, hits, bot.embedder, model.source_tokens)
+            for name, model in models.items():
+                bot.use_model("llamacpp", model)
+                first, total = time_answer(bot, question)
+                firsts[name].append(first)
+                totals[name].append(total)
+        bare = []
+        model = models[auto.cpu_module]
+        for n in range(args.runs):
+            question = QUESTIONS[n % len(QUESTIONS)]
+            sources = focus(question, bot.search(question).hits, bot.embedder, model.source_tokens)
             prompt = build_prompt(question, sources, model, settings.llm.max_tokens, [])
-            prompt_tokens.append(prompt.tokens)
-            model.llm.reset()  # type: ignore[attr-defined]  # no KV cache left from the run above
             began = time.perf_counter()
             "".join(model.stream(prompt.messages))
             bare.append(time.perf_counter() - began)
+        for model in models.values():
+            model.close()
+    base = "native-no-amx" if "native-no-amx" in models else auto.cpu_module
+    print(f"questions: {args.runs} per module, interleaved; ratios against {base}")
+    for name in models:
+        f, t = statistics.median(firsts[name]), statistics.median(totals[name])
+        fb, tb = statistics.median(firsts[base]), statistics.median(totals[base])
+        mark = " (auto)" if name == auto.cpu_module else ""
+        print(f"{name:>14}{mark}: first token p50 {f:.2f} s (max {max(firsts[name]):.2f}), "
+              f"whole answer p50 {t:.2f} s; speed vs {base}: first token {fb / f:.2f}x, whole {tb / t:.2f}x")  # fmt: skip
+    whole = statistics.median(totals[auto.cpu_module])
     print(
-        f"questions: {args.runs}, prompt size: median {statistics.median(prompt_tokens):.0f} tokens"
+        f"same prompt straight to the model: p50 {statistics.median(bare):.2f} s; "
+        f"pipeline/bare {whole / statistics.median(bare):.2f}x"
     )
-    print(f"time to first token: p50 {statistics.median(firsts):.2f} s, max {max(firsts):.2f} s")
-    print(f"whole answer (retrieval + generation + citation check): p50 {statistics.median(totals):.2f} s, "
-          f"max {max(totals):.2f} s")  # fmt: skip
-    ratio = statistics.median(totals) / statistics.median(bare)
-    print(f"baseline, the same prompt straight to the model with a cold KV cache: p50 {statistics.median(bare):.2f} s; "
-          f"pipeline/baseline {ratio:.2f}x")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import re
 import shutil
 import socket
@@ -118,7 +119,11 @@ def serving(bot: Assistant, log_config: object = "default") -> AbstractContextMa
 
 @contextmanager
 def server_process(
-    cmd: list[str], health: str, headers: dict[str, str] | None = None, wait_s: float = 120
+    cmd: list[str],
+    health: str,
+    headers: dict[str, str] | None = None,
+    wait_s: float = 120,
+    env: dict[str, str] | None = None,
 ) -> Iterator[None]:
     """Start a real server process and wait until ``health`` answers 200; stop it afterwards."""
     import subprocess
@@ -126,7 +131,12 @@ def server_process(
 
     import httpx
 
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
+    )
     deadline = time.monotonic() + wait_s
     while True:
         try:

@@ -11,6 +11,7 @@ import pytest
 from assistant import Assistant
 from assistant.errors import ModelError
 from assistant.generation import BUNDLED_SOURCE_TOKENS, bundled_gguf
+from assistant.model_server import API_KEY_ENV
 from tests.conftest import free_port, server_process
 
 pytestmark = pytest.mark.e2e
@@ -19,12 +20,12 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def llama_server() -> Iterator[str]:
     port = free_port()
-    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_gguf()),
-           "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096",
-           "--model_alias", "smollm2", "--api_key", "test-key-123"]  # fmt: skip
+    # llama-cpp-python's own OpenAI-compatible server, with the CPU code chosen for this machine
+    cmd = [sys.executable, "-m", "assistant.model_server", "--model", str(bundled_gguf()),
+           "--port", str(port), "--n-ctx", "4096", "--alias", "smollm2"]  # fmt: skip
     base = f"http://127.0.0.1:{port}/v1"
     headers = {"Authorization": "Bearer test-key-123"}
-    with server_process(cmd, f"{base}/models", headers):
+    with server_process(cmd, f"{base}/models", headers, env={API_KEY_ENV: "test-key-123"}):
         yield base
 
 

@@ -1,0 +1,128 @@
+"""The local model runs in a supervised process: its death costs one answer, never the caller.
+
+These tests start the real bundled model (SmolLM2-135M) in its real child process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from assistant import Assistant
+from assistant.errors import ModelError
+from assistant.generation import BUNDLED_SOURCE_TOKENS, STOP, Message, make_model
+from assistant.local_model import LocalModel, check_gguf
+from assistant.native import BASELINE, CpuModule, installed_modules, verdicts_path
+from assistant.settings import LLMSettings
+
+pytestmark = pytest.mark.e2e
+CRASH_NOTE = "the local model crashed"
+
+
+class KillsItsProcess:
+    """The real local model, whose process is SIGKILLed once it has started answering."""
+
+    def __init__(self, model: LocalModel) -> None:
+        self.model = model
+        self.name = model.name
+        self.source_tokens = model.source_tokens
+        self.kills = 0
+
+    @property
+    def context_length(self) -> int:
+        return self.model.context_length
+
+    def count_tokens(self, text: str) -> int:
+        return self.model.count_tokens(text)
+
+    def stream(self, messages: list[Message]) -> Iterator[str]:
+        for n, piece in enumerate(self.model.stream(messages)):
+            if n == 0 and not self.kills:
+                self.kills += 1
+                os.kill(self.model.pid, signal.SIGKILL)
+            yield piece
+
+
+@pytest.fixture(autouse=True)
+def _own_verdicts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+
+def test_a_file_that_is_not_a_model_is_refused_with_a_clear_message(tmp_path: Path) -> None:
+    fake = tmp_path / "notes.gguf"
+    fake.write_text("these are notes, not a model")
+    with pytest.raises(ModelError, match="not a GGUF model file"):
+        make_model(LLMSettings(model_path=fake), "llamacpp")
+
+
+def test_a_damaged_gguf_is_a_clear_error_and_the_caller_lives(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"GGUF" + bytes(range(256)) * 64)
+    model = make_model(LLMSettings(model_path=broken), "llamacpp")
+    assert isinstance(model, LocalModel)
+    with pytest.raises(ModelError, match=r"llama\.cpp (could not load|died)"):
+        model.warm()
+
+
+def test_a_model_bigger_than_memory_is_refused_before_it_is_loaded(tmp_path: Path) -> None:
+    huge = tmp_path / "huge.gguf"
+    with huge.open("wb") as handle:
+        handle.write(b"GGUF")
+        handle.truncate(2**40)  # sparse: 1 TiB on paper, nothing on disk
+    with pytest.raises(ModelError, match="GiB of memory"):
+        check_gguf(huge)
+
+
+def test_killed_mid_answer_costs_one_answer_then_the_model_comes_back(real_bot: Assistant) -> None:
+    model = real_bot.model("llamacpp")
+    assert isinstance(model, LocalModel)
+    first_pid = model.pid
+    killer = KillsItsProcess(model)
+    real_bot.use_model("llamacpp", killer)
+    try:
+        crashed = real_bot.ask("Which companies make HBM?", backend="llamacpp")
+        assert killer.kills == 1
+        assert any(n.startswith(CRASH_NOTE) for n in crashed.notes), crashed.notes
+        assert "SIGKILL" in " ".join(crashed.notes)
+        assert not crashed.abstained and crashed.citations  # answered from the sources
+        after = real_bot.ask("Which companies make HBM?", backend="llamacpp")
+        assert not any(n.startswith(CRASH_NOTE) for n in after.notes), after.notes
+        assert model.pid != first_pid and model.restarts == 1
+    finally:
+        real_bot.use_model("llamacpp", model)
+
+
+def _illegal_module(tmp_path: Path) -> CpuModule:
+    """A CPU module that dies of an illegal instruction as soon as it is loaded, as AMX code
+    does on a VM that advertises AMX and traps it."""
+    source = tmp_path / "trap.c"
+    source.write_text("__attribute__((constructor)) static void trap(void) { __builtin_trap(); }\n")
+    library = tmp_path / "libggml-cpu-trap.so"
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", str(library), str(source)], check=True)
+    return CpuModule("avx512", library, "0" * 64)
+
+
+def test_a_cpu_module_that_traps_is_skipped_and_remembered(tmp_path: Path) -> None:
+    baseline = next(m for m in installed_modules() if m.name == BASELINE)
+    trap = _illegal_module(tmp_path)
+    model = LocalModel(LLMSettings(), STOP, BUNDLED_SOURCE_TOKENS, modules=[trap, baseline])
+    try:
+        text = "".join(model.stream([{"role": "user", "content": "Say hello."}]))
+        assert text.strip()
+        assert model.cpu_module == BASELINE
+        verdicts = verdicts_path().read_text()
+        assert '"crashed"' in verdicts and '"ok"' in verdicts
+    finally:
+        model.close()
+
+
+def test_the_bundled_model_serves_in_a_child_process(real_bot: Assistant) -> None:
+    model = real_bot.model("llamacpp")
+    assert isinstance(model, LocalModel)
+    assert model.context_length >= 512
+    assert model.pid != os.getpid()
+    assert model.count_tokens("Export controls on chips") > 2
