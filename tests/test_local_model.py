@@ -4,9 +4,11 @@ These tests start the real bundled model (SmolLM2-135M) in its real child proces
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +18,13 @@ from assistant import Assistant
 from assistant.errors import ModelError
 from assistant.generation import BUNDLED_SOURCE_TOKENS, STOP, Message, make_model
 from assistant.local_model import LocalModel, check_gguf
-from assistant.native import BASELINE, CpuModule, installed_modules, verdicts_path
+from assistant.native import (
+    BASELINE,
+    CpuModule,
+    build_info_path,
+    installed_modules,
+    verdicts_path,
+)
 from assistant.settings import LLMSettings
 
 pytestmark = pytest.mark.e2e
@@ -126,3 +134,22 @@ def test_the_bundled_model_serves_in_a_child_process(real_bot: Assistant) -> Non
     assert model.context_length >= 512
     assert model.pid != os.getpid()
     assert model.count_tokens("Export controls on chips") > 2
+
+
+@pytest.mark.parametrize("damage", ["no record", "other library"])
+def test_a_llama_cpp_not_built_by_the_project_is_refused_at_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str
+) -> None:
+    """pip may reinstall llama-cpp-python from its cache, compiled with -march=native for another
+    CPU: the start check refuses it with the fix, instead of letting it crash later."""
+    record = build_info_path()
+    fake_prefix = tmp_path / "venv"
+    copy = fake_prefix / record.relative_to(sys.prefix)
+    copy.parent.mkdir(parents=True)
+    if damage == "other library":
+        data = json.loads(record.read_text())
+        data["modules"][BASELINE]["sha256"] = "0" * 64
+        copy.write_text(json.dumps(data))
+    monkeypatch.setattr(sys, "prefix", str(fake_prefix))
+    with pytest.raises(ModelError, match=r"portable build.*make install"):
+        installed_modules()
