@@ -6,17 +6,22 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from assistant.answering import Request, answer_stream
 from assistant.embedding import Embedder
 from assistant.fetching import AddReport, add_to_corpus
 from assistant.generation import ChatModel, Message, make_model
 from assistant.indexing import Indexer, IndexReport, ProgressFn, build_key
 from assistant.manifest import Manifest
 from assistant.records import Answer, Filters, Final, StreamEvent
-from assistant.retrieval import AssistantRetriever, Retriever, SearchResult
 from assistant.settings import SearchMode, Settings
+
+# Answering and retrieval (LangChain's retriever, the checks) load on first use, so `index`,
+# which needs neither, starts without them.
+if TYPE_CHECKING:
+    from langchain_core.retrievers import BaseRetriever
+
+    from assistant.retrieval import Retriever, SearchResult
 
 History = Sequence[Message | tuple[str, str]]
 
@@ -71,6 +76,8 @@ class Assistant:
         store, manifest = self.store, self.manifest
         with self._open_lock:
             if self._retriever is None:
+                from assistant.retrieval import Retriever
+
                 self._retriever = Retriever(self.settings.retrieval, store, manifest, self.embedder)
             return self._retriever
 
@@ -82,7 +89,7 @@ class Assistant:
     ) -> IndexReport:
         """Build or update the index from the corpus folder; only changed files are embedded."""
         with self._index_lock:
-            indexer = Indexer(self.settings, self.store, self.manifest, self.embedder)
+            indexer = Indexer(self.settings, lambda: self.store, self.manifest, self.embedder)
             return indexer.run(Path(corpus) if corpus else None, rebuild=rebuild, progress=progress)
 
     def add(self, items: Sequence[str | Path], progress: ProgressFn | None = None) -> AddReport:
@@ -154,9 +161,11 @@ class Assistant:
 
     def as_retriever(
         self, k: int = 6, filters: Filters | None = None, mode: SearchMode | None = None
-    ) -> AssistantRetriever:
+    ) -> BaseRetriever:
         """This assistant's retrieval as a LangChain ``BaseRetriever``."""
-        return AssistantRetriever(assistant=self, k=k, filters=filters, mode=mode)
+        from assistant.retrieval import langchain_retriever
+
+        return langchain_retriever()(assistant=self, k=k, filters=filters, mode=mode)
 
     def model(self, backend: str | None = None) -> ChatModel | None:
         """The chat model of ``backend``, loaded and checked once; None for ``extractive``."""
@@ -181,6 +190,8 @@ class Assistant:
         """Answer with this model object for ``backend`` (a client built elsewhere, a fake)."""
         with self._lock:
             self._models[backend] = model
+
+        from assistant.answering import Request, answer_stream
 
         name = backend or self.settings.llm.backend
         filters = filters or self.settings.retrieval.default_filters()
