@@ -177,6 +177,11 @@ class Assistant:
                 self._models[name] = make_model(self.settings.llm, name)
             return self._models[name]
 
+    def use_model(self, backend: str, model: ChatModel) -> None:
+        """Answer with this model object for ``backend`` (a client built elsewhere, a fake)."""
+        with self._lock:
+            self._models[backend] = model
+
     def stream(
         self,
         question: str,
@@ -186,11 +191,6 @@ class Assistant:
         k: int | None = None,
     ) -> Iterator[StreamEvent]:
         """Yields Token events as the answer is written, then one Final with the checked answer."""
-    def use_model(self, backend: str, model: ChatModel) -> None:
-        """Answer with this model object for ``backend`` (a client built elsewhere, a fake)."""
-        with self._lock:
-            self._models[backend] = model
-
         from assistant.answering import Request, answer_stream
 
         name = backend or self.settings.llm.backend
