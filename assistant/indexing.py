@@ -9,23 +9,29 @@ switch is one manifest transaction.
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from assistant.chunking import chunk_document, embedding_text
-from assistant.embedding import Embedder
 from assistant.errors import BadDocumentError, ConfigError
 from assistant.loading import load, scan
 from assistant.manifest import FileEntry, Manifest
 from assistant.records import Chunk
 from assistant.settings import Settings
-from assistant.store import Store
+
+if TYPE_CHECKING:  # a run with nothing to do needs neither the store nor the embedder
+    from assistant.embedding import Embedder
+    from assistant.store import Store
 
 EXIT_OK, EXIT_PARTIAL, EXIT_EMPTY = 0, 3, 4
 _FLUSH_CHUNKS = 256
+# A file written this recently may change again within its mtime's resolution (whole seconds on
+# some file systems) without its mtime moving, so its stamp is not kept and it is hashed again.
+_RACY_NS = 2_000_000_000
 
 
 @dataclass
@@ -51,6 +57,11 @@ class IndexReport:
     chunks: int = 0
     seconds: float = 0.0
     switched_from: str | None = None
+
+    @property
+    def wrote(self) -> bool:
+        """True when this run changed what the index holds."""
+        return bool(self.added or self.changed or self.renamed or self.removed)
 
     @property
     def exit_code(self) -> int:
@@ -84,12 +95,38 @@ def file_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def stamp_of(stat: os.stat_result) -> int:
+    """The mtime worth remembering for a file, or 0 when it was written too recently to trust."""
+    return stat.st_mtime_ns if time.time_ns() - stat.st_mtime_ns > _RACY_NS else 0
+
+
+def is_unchanged(entry: FileEntry, stat: os.stat_result) -> bool:
+    """Same size and mtime as when its hash was last checked: the bytes need not be read."""
+    return bool(entry.mtime_ns) and (entry.size, entry.mtime_ns) == (
+        stat.st_size,
+        stat.st_mtime_ns,
+    )
+
+
 class Indexer:
-    def __init__(self, settings: Settings, store: Store, manifest: Manifest, embedder: Embedder):
+    """Brings one index up to date. The store is opened, and the embedder loaded, only when a
+    file needs writing: a run that finds nothing changed costs a stat per file."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        open_store: Callable[[], Store],
+        manifest: Manifest,
+        embedder: Embedder,
+    ):
         self.settings = settings
-        self.store = store
+        self._open_store = open_store
         self.manifest = manifest
         self.embedder = embedder
+
+    @cached_property
+    def store(self) -> Store:
+        return self._open_store()
 
     def run(
         self, corpus: Path | None = None, rebuild: bool = False, progress: ProgressFn | None = None
@@ -103,7 +140,8 @@ class Indexer:
             )
         target, previous = self._target(rebuild)
         report = IndexReport(collection=target)
-        self.store.collection(target, create=True)
+        if target != previous:
+            self.store.collection(target, create=True)
         run = _Run(self, root, target, report, progress)
         run.execute()
         if target != previous:
@@ -118,7 +156,8 @@ class Indexer:
                 report.switched_from = previous
         else:
             self.manifest.set(built_at=_now())
-        self.manifest.bump_version()
+        if report.wrote or target != previous:  # the version keys the caches of what it holds
+            self.manifest.bump_version()
         report.documents, report.chunks = self.manifest.counts(target)
         report.seconds = round(time.monotonic() - began, 3)
         return report
@@ -168,6 +207,7 @@ class _Run:
         known = ix.manifest.files(self.target)
         paths = scan(self.root, ix.settings.corpus)
         seen_hashes: dict[str, str] = {}
+        touched: list[tuple[str, int, str]] = []  # same bytes as indexed, new mtime
         on_disk = {p.relative_to(self.root).as_posix() for p in paths}
         gone_by_hash = {e.doc_hash: e for p, e in known.items() if p not in on_disk}
         for entry in known.values():
@@ -176,7 +216,12 @@ class _Run:
         for path in paths:
             rel = path.relative_to(self.root).as_posix()
             self._tick(rel, len(paths))
+            old = known.get(rel)
             try:
+                stat = path.stat()  # before reading: a write after it moves the mtime on
+                if old and is_unchanged(old, stat):
+                    report.unchanged.append(rel)
+                    continue
                 data = path.read_bytes()
             except OSError:
                 report.failed.append(
@@ -184,9 +229,11 @@ class _Run:
                 )
                 continue
             digest = file_hash(data)
-            old = known.get(rel)
+            mtime = stamp_of(stat)
             if old and old.doc_hash == digest:
                 report.unchanged.append(rel)
+                if mtime:
+                    touched.append((rel, mtime, digest))
                 continue
             twin = seen_hashes.get(digest)
             if twin and twin != rel:
@@ -194,8 +241,12 @@ class _Run:
                 continue
             seen_hashes[digest] = rel
             moved = gone_by_hash.pop(digest, None) if not old else None
-            self._load(path, rel, data, digest, old, moved)
+            self._load(path, rel, data, (digest, mtime), old, moved)
         self._flush()
+        if touched:
+            with ix.manifest.transaction():
+                for rel, mtime, digest in touched:
+                    ix.manifest.stamp(self.target, rel, mtime, digest)
         renamed = {old_path for old_path, _ in report.renamed}
         for gone in sorted(set(known) - on_disk - renamed):
             self._remove(gone)
@@ -211,11 +262,14 @@ class _Run:
         path: Path,
         rel: str,
         data: bytes,
-        digest: str,
+        version: tuple[str, int],
         old: FileEntry | None,
         moved: FileEntry | None,
     ) -> None:
+        from assistant.chunking import chunk_document
+
         ix = self.ix
+        digest, mtime = version
         try:
             doc = load(path, self.root, ix.settings.corpus, data)
         except BadDocumentError as exc:
@@ -230,7 +284,7 @@ class _Run:
             self.report.changed.append(rel)
         else:
             self.report.added.append(rel)
-        entry = FileEntry(rel, digest, len(data), doc.title, len(chunks), time.time())
+        entry = FileEntry(rel, digest, len(data), doc.title, len(chunks), time.time(), mtime)
         self.pending.append((entry, chunks, moved.path if moved else None, replaced))
         self.pending_chunks += len(chunks)
         if self.pending_chunks >= _FLUSH_CHUNKS:
@@ -240,6 +294,8 @@ class _Run:
         """Embed what is new, reuse vectors of unchanged passages, write, then commit the rows."""
         if not self.pending:
             return
+        from assistant.chunking import embedding_text
+
         ix = self.ix
         old_ids = [cid for *_, replaced in self.pending for cid in replaced]
         # Keyed by heading and passage, not by file name, so a renamed file is not re-embedded.

@@ -21,6 +21,9 @@ CREATE TABLE IF NOT EXISTS chunks (
     collection TEXT NOT NULL, chunk_id TEXT NOT NULL, path TEXT NOT NULL,
     PRIMARY KEY (collection, chunk_id));
 CREATE INDEX IF NOT EXISTS chunks_by_path ON chunks (collection, path);
+CREATE TABLE IF NOT EXISTS stamps (
+    collection TEXT NOT NULL, path TEXT NOT NULL, mtime_ns INTEGER NOT NULL,
+    doc_hash TEXT NOT NULL, PRIMARY KEY (collection, path));
 """
 
 
@@ -32,6 +35,7 @@ class FileEntry:
     title: str
     n_chunks: int
     indexed_at: float
+    mtime_ns: int = 0  # the file's mtime when its hash was last checked; 0: unknown
 
 
 class Manifest:
@@ -81,12 +85,22 @@ class Manifest:
         self._db.execute("DELETE FROM state WHERE key=?", (key,))
 
     def files(self, collection: str) -> dict[str, FileEntry]:
+        # A stamp counts only for the hash it vouched for, so a row written by a version of this
+        # code that kept no stamps can never pass for unchanged.
         rows = self._db.execute(
-            "SELECT path, doc_hash, size, title, n_chunks, indexed_at FROM files "
-            "WHERE collection=?",
+            "SELECT f.path, f.doc_hash, f.size, f.title, f.n_chunks, f.indexed_at, "
+            "COALESCE(s.mtime_ns, 0) FROM files f LEFT JOIN stamps s ON s.collection=f.collection "
+            "AND s.path=f.path AND s.doc_hash=f.doc_hash WHERE f.collection=?",
             (collection,),
         )
         return {row[0]: FileEntry(*row) for row in rows}
+
+    def stamp(self, collection: str, path: str, mtime_ns: int, doc_hash: str) -> None:
+        """Remember that ``path`` at ``mtime_ns`` had ``doc_hash``: it need not be read again."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO stamps VALUES (?, ?, ?, ?)",
+            (collection, path, mtime_ns, doc_hash),
+        )
 
     def chunk_ids(self, collection: str, path: str) -> list[str]:
         rows = self._db.execute(
@@ -112,14 +126,18 @@ class Manifest:
             "INSERT OR REPLACE INTO chunks VALUES (?, ?, ?)",
             [(collection, cid, entry.path) for cid in chunk_ids],
         )
+        if entry.mtime_ns:
+            self.stamp(collection, entry.path, entry.mtime_ns, entry.doc_hash)
 
     def forget_file(self, collection: str, path: str) -> None:
         self._db.execute("DELETE FROM files WHERE collection=? AND path=?", (collection, path))
         self._db.execute("DELETE FROM chunks WHERE collection=? AND path=?", (collection, path))
+        self._db.execute("DELETE FROM stamps WHERE collection=? AND path=?", (collection, path))
 
     def forget_collection(self, collection: str) -> None:
         self._db.execute("DELETE FROM files WHERE collection=?", (collection,))
         self._db.execute("DELETE FROM chunks WHERE collection=?", (collection,))
+        self._db.execute("DELETE FROM stamps WHERE collection=?", (collection,))
 
     def counts(self, collection: str) -> tuple[int, int]:
         row = self._db.execute(

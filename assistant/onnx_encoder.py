@@ -13,11 +13,14 @@ import os
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from assistant.errors import ModelError
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 CACHE = Path.home() / ".cache" / "ai-race-assistant" / "onnx"
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -28,9 +31,8 @@ class OnnxEncoder:
 
     pad_to: int | None = None  # round each batch's length up to a multiple of this
 
-    def __init__(self, tokenizer: Any, max_length: int, session: Any = None) -> None:
+    def __init__(self, tokenizer: Tokenizer, session: Any = None) -> None:
         self.tokenizer = tokenizer
-        self.max_length = max_length
         self.session = session
         self.names = {i.name for i in session.get_inputs()} if session else set(INPUTS)
 
@@ -38,12 +40,12 @@ class OnnxEncoder:
     def open(cls, folder: Path, quantized: bool) -> OnnxEncoder:
         import onnxruntime as ort
 
-        tokenizer, max_length = load_tokenizer(folder)
+        tokenizer = load_tokenizer(folder, cls.pad_to)
         path = exported(folder, quantized)
         options = ort.SessionOptions()
         options.intra_op_num_threads = max(1, min(os.cpu_count() or 1, 8))
         session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        return cls(tokenizer, max_length, session)
+        return cls(tokenizer, session)
 
     def encode(
         self, texts: list[str], batch_size: int = 32, normalize_embeddings: bool = True, **_: Any
@@ -56,11 +58,13 @@ class OnnxEncoder:
         return vectors
 
     def tokenize(self, texts: list[str]) -> dict[str, np.ndarray]:
-        enc = self.tokenizer(
-            texts, padding=True, truncation=True, max_length=self.max_length,
-            pad_to_multiple_of=self.pad_to, return_tensors="np",
-        )  # fmt: skip
-        return {k: enc[k].astype(np.int64) for k in INPUTS if k in self.names and k in enc}
+        batch = self.tokenizer.encode_batch(texts)
+        columns = {
+            "input_ids": [e.ids for e in batch],
+            "attention_mask": [e.attention_mask for e in batch],
+            "token_type_ids": [e.type_ids for e in batch],
+        }
+        return {k: np.array(v, dtype=np.int64) for k, v in columns.items() if k in self.names}
 
     def _run(
         self, feeds: Iterable[dict[str, np.ndarray]]
@@ -75,16 +79,46 @@ def _mean_pool(hidden: np.ndarray, feed: dict[str, np.ndarray]) -> np.ndarray:
     return pooled
 
 
-def load_tokenizer(folder: Path) -> tuple[Any, int]:
+def load_tokenizer(folder: Path, pad_to: int | None = None) -> Tokenizer:
+    """The model's fast tokenizer, read with ``tokenizers`` alone (transformers would import
+    torch, seconds at every start), set to truncate and pad as sentence-transformers does."""
     if not (folder / "config.json").is_file():
         raise ModelError(
             f"The ONNX and OpenVINO embedding backends need a local model folder; {folder} is "
             "not one. Set ASSISTANT_EMBEDDING__BACKEND=torch."
         )
     _check_mean_pooling(folder)
-    from transformers import AutoTokenizer
+    from tokenizers import Tokenizer
 
-    return AutoTokenizer.from_pretrained(str(folder)), _max_length(folder)
+    tokenizer = Tokenizer.from_file(str(_tokenizer_file(folder)))
+    # The file's own truncation and padding are the tokenizer's defaults, not the model's.
+    tokenizer.enable_truncation(max_length=_max_length(folder))
+    pad = _pad_token(folder, tokenizer)
+    pad_id = tokenizer.token_to_id(pad) or 0
+    tokenizer.enable_padding(pad_id=pad_id, pad_token=pad, pad_to_multiple_of=pad_to)
+    return tokenizer
+
+
+def _tokenizer_file(folder: Path) -> Path:
+    """The folder's tokenizer.json, or one converted from its vocabulary by transformers once."""
+    own = folder / "tokenizer.json"
+    if own.is_file():
+        return own
+    converted = CACHE / f"{_folder_key(folder)}.tokenizer.json"
+    if not converted.is_file():
+        from transformers import AutoTokenizer
+
+        CACHE.mkdir(parents=True, exist_ok=True)
+        AutoTokenizer.from_pretrained(str(folder)).backend_tokenizer.save(str(converted))
+    return converted
+
+
+def _pad_token(folder: Path, tokenizer: Tokenizer) -> str:
+    config = folder / "tokenizer_config.json"
+    named = json.loads(config.read_text()).get("pad_token") if config.is_file() else None
+    if isinstance(named, dict):  # an AddedToken written out in full
+        named = named.get("content")
+    return str(named or (tokenizer.padding or {}).get("pad_token") or "[PAD]")
 
 
 def _check_mean_pooling(folder: Path) -> None:
@@ -104,9 +138,7 @@ def _max_length(folder: Path) -> int:
 
 
 def exported(folder: Path, quantized: bool) -> Path:
-    weights = next(iter(sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin"))), None)
-    stamp = f"{folder.resolve()}|{weights.stat().st_size if weights else 0}"
-    key = hashlib.sha256(stamp.encode()).hexdigest()[:16]
+    key = _folder_key(folder)
     target = CACHE / f"{key}{'.fused.int8pc' if quantized else ''}.onnx"
     if target.is_file():
         return target
@@ -126,6 +158,12 @@ def exported(folder: Path, quantized: bool) -> Path:
             )  # fmt: skip
         os.replace(tmp.name, target)
     return target
+
+
+def _folder_key(folder: Path) -> str:
+    weights = next(iter(sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin"))), None)
+    stamp = f"{folder.resolve()}|{weights.stat().st_size if weights else 0}"
+    return hashlib.sha256(stamp.encode()).hexdigest()[:16]
 
 
 def _fused(folder: Path, plain: Path) -> Path:

@@ -4,21 +4,21 @@ per-document cap, metadata filters and a relevance floor."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
-from langchain_core.documents import Document
-from langchain_core.retrievers import BaseRetriever
-
-from assistant.chunking import embedding_text
 from assistant.embedding import Embedder
 from assistant.errors import IndexMissingError
 from assistant.manifest import Manifest
 from assistant.records import Chunk, Filters, Hit
 from assistant.settings import RetrievalSettings, SearchMode
 from assistant.store import Store, Where
+
+if TYPE_CHECKING:
+    from langchain_core.callbacks import CallbackManagerForRetrieverRun
+    from langchain_core.retrievers import BaseRetriever
 
 RRF_K = 60
 
@@ -45,6 +45,8 @@ class _Lexical:
     def __init__(self, chunks: list[Chunk]) -> None:
         import bm25s
         import Stemmer
+
+        from assistant.chunking import embedding_text  # its text splitter is slow to import
 
         self.chunks = chunks
         self.stemmer = Stemmer.Stemmer("english")
@@ -192,27 +194,45 @@ def chroma_where(filters: Filters) -> Where | None:
     return parts[0] if len(parts) == 1 else {"$and": parts}
 
 
-class AssistantRetriever(BaseRetriever):
-    """Our hybrid retrieval as a LangChain retriever: drops into any LangChain chain.
+def __getattr__(name: str) -> Any:
+    if name == "AssistantRetriever":
+        return langchain_retriever()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-    Each Document carries the chunk's citation metadata plus both scores and both ranks.
-    """
 
-    assistant: Any
-    k: int = 6
-    filters: Filters | None = None
-    mode: SearchMode | None = None
+@cache
+def langchain_retriever() -> Callable[..., BaseRetriever]:
+    """The class ``AssistantRetriever``, made on first use: LangChain's retriever module takes
+    longer to import (about 0.4 s) than a whole search, and only LangChain users need it."""
+    from langchain_core.documents import Document
+    from langchain_core.retrievers import BaseRetriever
 
-    def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any
-    ) -> list[Document]:
-        k = int(kwargs.get("k", self.k))
-        result = self.assistant.search(query, k=k, filters=self.filters, mode=self.mode)
-        return [
-            Document(
-                page_content=hit.chunk.text,
-                id=hit.chunk.id,
-                metadata={k: v for k, v in hit.to_dict().items() if k != "text" and v is not None},
-            )
-            for hit in result.hits
-        ]
+    class AssistantRetriever(BaseRetriever):
+        """Our hybrid retrieval as a LangChain retriever: drops into any LangChain chain.
+
+        Each Document carries the chunk's citation metadata plus both scores and both ranks.
+        """
+
+        assistant: Any
+        k: int = 6
+        filters: Filters | None = None
+        mode: SearchMode | None = None
+
+        def _get_relevant_documents(
+            self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any
+        ) -> list[Document]:
+            k = int(kwargs.get("k", self.k))
+            result = self.assistant.search(query, k=k, filters=self.filters, mode=self.mode)
+            return [
+                Document(
+                    page_content=hit.chunk.text,
+                    id=hit.chunk.id,
+                    metadata={
+                        k: v for k, v in hit.to_dict().items() if k != "text" and v is not None
+                    },
+                )
+                for hit in result.hits
+            ]
+
+    AssistantRetriever.__module__ = __name__
+    return AssistantRetriever
