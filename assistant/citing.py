@@ -4,19 +4,20 @@ attach citations to supported sentences that carry none, and renumber in order o
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import quote
 
 from assistant.records import Chunk, Citation, SentenceSupport, Support
+from assistant.sanitizing import is_instruction
+from assistant.verifying import Judge, as_text, compare
 
 _MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”')\]]*\s+(?=[\"“(\[]?[A-Z0-9])")
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-]+|\d+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_NEGATION = re.compile(r"\b(not|no|never|none|neither|nor)\b|n't", re.IGNORECASE)
 _STOP = frozenset(
     (
         "a an and are as at be been but by can could did do does for from had has have he her his "
@@ -42,6 +43,7 @@ class Evidence:
     quote: str
     start: int  # offset of the quote inside the chunk text
     score: float
+    reason: str = ""  # why it is not supported, for a person to read
 
 
 def split_sentences(text: str) -> list[str]:
@@ -94,44 +96,70 @@ def text_fragment_link(url: str, quote_text: str) -> str:
 
 
 class Checker:
-    def __init__(self, chunks: Sequence[Chunk], embedder: Similarity) -> None:
+    def __init__(
+        self, chunks: Sequence[Chunk], embedder: Similarity, judge: Judge | None = None
+    ) -> None:
         self.chunks = list(chunks)
         self.embedder = embedder
+        self.judge = judge
         self._units = [
             (i, s, c.text.find(s))
             for i, c in enumerate(self.chunks)
             for s in split_sentences(c.text)
-            if not s.startswith("#")
+            if not s.startswith("#") and not is_instruction(s)  # orders in a source prove nothing
         ]
         self._unit_vectors: list[list[float]] | None = None
 
     def evidence(self, sentence: str, index: int, vector: list[float]) -> Evidence:
-        """How well chunk ``index`` supports ``sentence``."""
+        """How well chunk ``index`` supports ``sentence``: the passage must be about it, and
+        every fact of the sentence must be stated by the span that carries it."""
         chunk = self.chunks[index]
+        quote_text, start, best_sim = self.span(sentence, index, vector)
+        context = " ".join((chunk.title, chunk.heading, *_headings(chunk.text)))
         terms = key_terms(sentence)
-        passage_terms = key_terms(chunk.text)
-        overlap = len(terms & passage_terms) / len(terms) if terms else 0.0
-        numbers_ok = numbers(sentence) <= numbers(chunk.text.replace(",", ""))
-        best_sim, quote_text, start = -1.0, chunk.text[:200], 0
-        vectors = self.unit_vectors()
-        for (ci, unit, pos), uvec in zip(self._units, vectors, strict=True):
-            if ci == index:
-                sim = sum(a * b for a, b in zip(vector, uvec, strict=True))
-                if sim > best_sim:
-                    best_sim, quote_text, start = sim, unit, max(pos, 0)
-        if numbers_ok and (
-            overlap >= SUPPORTED_OVERLAP or (best_sim >= SUPPORTED_SIM and overlap >= WEAK_OVERLAP)
-        ):
+        overlap = len(terms & key_terms(f"{quote_text} {context}")) / len(terms) if terms else 0.0
+        if overlap >= SUPPORTED_OVERLAP or (best_sim >= SUPPORTED_SIM and overlap >= WEAK_OVERLAP):
             support: Support = "supported"
-        elif numbers_ok and (overlap >= WEAK_OVERLAP or best_sim >= WEAK_SIM):
+        elif overlap >= WEAK_OVERLAP or best_sim >= WEAK_SIM:
             support = "weak"
         else:
             support = "unsupported"
-        if support == "supported" and bool(_NEGATION.search(sentence)) != bool(
-            _NEGATION.search(quote_text)
-        ):
-            support = "weak"  # the same words with the sense turned round
-        return Evidence(support, quote_text, start, round(max(overlap, best_sim), 4))
+        score = round(max(overlap, best_sim), 4)
+        reason = ""
+        if support != "unsupported":
+            problems = compare(sentence, quote_text, context)
+            if problems:
+                support, reason = "unsupported", as_text(problems)
+            elif self.judge is not None:
+                support, reason = self.judge.decide(sentence, quote_text, support)
+        return Evidence(support, quote_text, start, score, reason)
+
+    def span(self, sentence: str, index: int, vector: list[float]) -> tuple[str, int, float]:
+        """The sentence of chunk ``index`` that carries ``sentence``, joined by a neighbour
+        when that neighbour holds words of the claim the best one lacks."""
+        chunk = self.chunks[index]
+        units = [
+            (unit, max(pos, 0), sum(a * b for a, b in zip(vector, uvec, strict=True)))
+            for (ci, unit, pos), uvec in zip(self._units, self.unit_vectors(), strict=True)
+            if ci == index
+        ]
+        if not units:
+            return chunk.text[:200], 0, -1.0
+        terms = key_terms(sentence) | numbers(sentence)
+        covered = [terms & (key_terms(u) | numbers(u)) for u, _, _ in units]
+        best = max(
+            range(len(units)), key=lambda k: units[k][2] + len(covered[k]) / (len(terms) or 1)
+        )
+        text, start, sim = units[best]
+        missing = terms - covered[best]
+        for k in (best - 1, best + 1):
+            if 0 <= k < len(units) and len(covered[k] & missing) >= 2:
+                lo, hi = sorted((units[k], units[best]), key=lambda u: u[1])
+                joined = chunk.text[lo[1] : hi[1] + len(hi[0])]
+                text = joined if hi[0] in joined and lo[0] in joined else f"{lo[0]} {hi[0]}"
+                start, missing = lo[1], missing - covered[k]
+                break
+        return text, start, sim
 
     def unit_vectors(self) -> list[list[float]]:
         if self._unit_vectors is None:
@@ -139,15 +167,20 @@ class Checker:
         return self._unit_vectors
 
 
+def _headings(text: str) -> list[str]:
+    return [line.lstrip("# ") for line in text.splitlines() if line.startswith("#")]
+
+
 _RANK = {"supported": 2, "weak": 1, "unsupported": 0}
 
 
 def check_answer(
-    text: str, chunks: Sequence[Chunk], embedder: Similarity
+    text: str, chunks: Sequence[Chunk], embedder: Similarity, judge: Judge | None = None
 ) -> tuple[str, list[Citation], list[SentenceSupport], list[str]]:
     """Returns the answer text with renumbered markers, the cited sources only, the per-sentence
-    support, and the markers that named no given source (removed)."""
-    checker = Checker(chunks, embedder)
+    support, and the markers that named no given source (removed). ``judge`` (an NLI model or a
+    remote model) is asked about sentences whose facts all check out."""
+    checker = Checker(chunks, embedder, judge)
     # Small models repeat themselves: a sentence said twice is kept once.
     sentences = list({strip_markers(s): s for s in reversed(split_sentences(text))}.values())[::-1]
     plain = [strip_markers(s) for s in sentences]
@@ -180,7 +213,7 @@ def check_answer(
                 best[i] = found[i]
         nums = tuple(numbering[i] for i in kept)
         quote_text = max((found[i] for i in kept), key=lambda e: e.score).quote if kept else ""
-        reason = _reason(support, bool(cited), bool(kept))
+        reason = _reason(support, bool(cited), bool(kept), found.values())
         out_sentences.append(
             SentenceSupport(
                 bare, nums, support, tuple(chunks[i].id for i in kept), quote_text, reason
@@ -208,9 +241,14 @@ def _with_markers(sentence: str, nums: tuple[int, ...]) -> str:
     return sentence + tags
 
 
-def _reason(support: Support, had_marker: bool, attached: bool) -> str:
+def _reason(
+    support: Support, had_marker: bool, attached: bool, found: Iterable[Evidence] = ()
+) -> str:
     if support == "supported":
         return "" if had_marker else "citation attached: a retrieved passage states this"
+    stated = [e.reason for e in found if e.reason and e.support == support]
+    if stated:
+        return stated[0]
     if support == "weak":
         return "the cited passage only partly states this"
     if not had_marker and not attached:
