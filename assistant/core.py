@@ -196,6 +196,7 @@ class Assistant:
         name = backend or self.settings.llm.backend
         filters = filters or self.settings.retrieval.default_filters()
         request = Request(question.strip(), _messages(history), filters, name, k)
+        model = self.model(name)  # a local model starts in its own process while we retrieve
         self.retriever.collection()  # fail early, with the how-to, when no index exists
         model = self.model(name)
         yield from answer_stream(

@@ -55,12 +55,12 @@ INSTALLED_VARIANTS = ("avx512",)
 
 
 def cmake_args(features: tuple[str, ...]) -> list[str]:
-    native = "NATIVE" in features
-    args = [*COMMON, f"-DGGML_NATIVE={'ON' if native else 'OFF'}"]
-    if native:
-        no_amx = "-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
-        return [*args, f"-DCMAKE_C_FLAGS={no_amx}", f"-DCMAKE_CXX_FLAGS={no_amx}"]
-    return args + [f"-DGGML_{f}={'ON' if f in features else 'OFF'}" for f in FEATURES]
+    args = [*COMMON, "-DGGML_NATIVE=OFF"]
+    args += [f"-DGGML_{f}={'ON' if f in features else 'OFF'}" for f in FEATURES]
+    if "NATIVE" in features:  # ggml refuses GGML_NATIVE with loadable modules: say it to gcc
+        native = "-march=native -mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+        args += [f"-DCMAKE_C_FLAGS={native}", f"-DCMAKE_CXX_FLAGS={native}"]
+    return args
 
 
 def version() -> str:
@@ -73,9 +73,18 @@ def version() -> str:
 
 
 def key(ver: str) -> str:
+    """What the installed build depends on: the version and every flag of the wheel and of the
+    modules installed with it."""
     spec = {"version": ver, "revision": REVISION, "wheel": cmake_args(BASELINE)}
-    spec.update({name: cmake_args(feats) for name, feats in VARIANTS.items()})
+    spec.update({name: cmake_args(VARIANTS[name]) for name in INSTALLED_VARIANTS})
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def module_file(name: str) -> str:
+    if name in INSTALLED_VARIANTS:
+        return f"libggml-cpu-{name}.so"
+    flags = hashlib.sha256(json.dumps(cmake_args(VARIANTS[name])).encode()).hexdigest()[:8]
+    return f"libggml-cpu-{name}-{flags}.so"
 
 
 def cache_dir(ver: str) -> Path:
@@ -111,14 +120,14 @@ def build_module(source: Path, name: str, out: Path) -> Path:
     run(["cmake", "-S", str(source / "vendor" / "llama.cpp"), "-B", str(build), *configure])
     run(["cmake", "--build", str(build), "--target", "ggml-cpu", "-j", str(os.cpu_count() or 2)])
     built = next(build.rglob("libggml-cpu.so"))
-    target = out / f"libggml-cpu-{name}.so"
+    target = out / module_file(name)
     shutil.copy2(built, target)
     return target
 
 
 def ensure_built(ver: str, extra: tuple[str, ...] = ()) -> Path:
     cache = cache_dir(ver)
-    wanted = [f"libggml-cpu-{n}.so" for n in (*INSTALLED_VARIANTS, *extra)]
+    wanted = [module_file(n) for n in (*INSTALLED_VARIANTS, *extra)]
     if list(cache.glob("*.whl")) and all((cache / w).is_file() for w in wanted):
         return cache
     cache.mkdir(parents=True, exist_ok=True)
@@ -130,7 +139,7 @@ def ensure_built(ver: str, extra: tuple[str, ...] = ()) -> Path:
             shutil.copy2(wheel, cache / (wheel.name + ".part"))
             os.replace(cache / (wheel.name + ".part"), cache / wheel.name)
         for name in (*INSTALLED_VARIANTS, *extra):
-            if not (cache / f"libggml-cpu-{name}.so").is_file():
+            if not (cache / module_file(name)).is_file():
                 build_module(source, name, cache)
     return cache
 
@@ -182,7 +191,7 @@ def main() -> None:
     if not installed_matches(ver):
         install(ver, cache)
     for name in args.variant:
-        print(cache / f"libggml-cpu-{name}.so")
+        print(cache / module_file(name))
 
 
 if __name__ == "__main__":
