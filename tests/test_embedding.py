@@ -9,8 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.embedding import Embedder, verify_sha256
+from assistant.embedding import Embedder, bundled_model_dir, verify_sha256
 from assistant.errors import ModelError
+from assistant.onnx_encoder import OnnxEncoder, load_tokenizer
+from assistant.openvino_encoder import COMPILED, OpenVinoEncoder, _quantized, open_encoder
 from assistant.settings import EmbeddingSettings
 from tests.conftest import write_corpus
 from tests.test_e2e import run_cli
@@ -43,6 +45,35 @@ def test_fast_backend_agrees_with_torch(backend: str) -> None:
     assert np.all((fast * exact).sum(axis=1) > 0.98)
     questions = fast[len(PASSAGES) :] @ fast[: len(PASSAGES)].T
     assert list(questions.argmax(axis=1)) == [expected for _, expected in QUESTIONS]
+
+
+def test_the_fast_backends_tokenise_exactly_as_transformers() -> None:
+    from transformers import AutoTokenizer
+
+    folder = bundled_model_dir()
+    reference = AutoTokenizer.from_pretrained(str(folder))
+    texts = [*PASSAGES, "", "Ünïcödé café: 华为 昇腾 910B", "HBM3E " * 400]
+    for encoder in (OnnxEncoder(load_tokenizer(folder)), OnnxEncoder(load_tokenizer(folder, 16))):
+        ours = encoder.tokenize(texts)
+        theirs = reference(
+            texts, padding=True, truncation=True, max_length=256,
+            pad_to_multiple_of=encoder.tokenizer.padding["pad_to_multiple_of"], return_tensors="np",
+        )  # fmt: skip
+        assert set(ours) == {"input_ids", "attention_mask", "token_type_ids"}
+        assert all(np.array_equal(ours[k], theirs[k]) for k in ours)
+
+
+def test_a_model_loaded_from_openvinos_cache_gives_the_same_vectors() -> None:
+    import openvino as ov
+
+    folder = bundled_model_dir()
+    cached = open_encoder(folder)  # compiled once, then read back from the cache
+    assert list(COMPILED.glob("*.blob"))
+    compiled = ov.Core().compile_model(
+        str(_quantized(folder)), "CPU", {"PERFORMANCE_HINT": "THROUGHPUT"}
+    )
+    fresh = OpenVinoEncoder(load_tokenizer(folder, OpenVinoEncoder.pad_to), compiled)
+    assert np.array_equal(cached.encode(PASSAGES), fresh.encode(PASSAGES))
 
 
 def test_openvino_backend_serves_concurrent_callers() -> None:

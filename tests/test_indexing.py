@@ -3,7 +3,10 @@ Chroma server started on 127.0.0.1."""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -60,6 +63,45 @@ def test_only_changed_passages_are_embedded(bot: Assistant, corpus: Path) -> Non
     assert 1 <= report.chunks_embedded < 3 and report.chunks_reused >= 1
     hits = bot.search("licence required for the H20 in 2025", k=3, mode="bm25")
     assert any("2025" in h.chunk.text for h in hits.hits)
+
+
+def test_a_touched_file_is_unchanged_and_an_edit_of_the_same_size_is_not(
+    bot: Assistant, corpus: Path
+) -> None:
+    bot.index()
+    touched, edited = corpus / "minerals.txt", corpus / "export-rules.md"
+    os.utime(touched, ns=(10**18, 10**18))  # new mtime, same bytes
+    text = edited.read_text()
+    edited.write_text(text.replace("October", "Oktober"))  # same size, new bytes
+    assert edited.stat().st_size == len(text.encode())
+    report = bot.index()
+    assert "minerals.txt" in report.unchanged and report.changed == ["export-rules.md"]
+    again = bot.index()
+    assert again.changed == [] and len(again.unchanged) == 4 and again.chunks_embedded == 0
+    assert bot.search("Oktober", k=3, mode="bm25").hits
+
+
+@pytest.mark.e2e
+def test_index_with_nothing_changed_loads_neither_the_model_nor_the_store(
+    tmp_path: Path, corpus: Path
+) -> None:
+    env = {**os.environ, "ASSISTANT_CORPUS__PATH": str(corpus),
+           "ASSISTANT_INDEX__PATH": str(tmp_path / "ix")}  # fmt: skip
+    # What the run pulled in is printed after its report: the model and the store are the
+    # seconds of a start, so a run that needs neither must not import them.
+    script = (
+        "import sys; from assistant.cli import main; code = main(['index', '--json']); "
+        "print([m for m in ('openvino', 'chromadb', 'torch', 'transformers') if m in sys.modules])"
+    )
+    runs = [
+        subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
+        for _ in range(2)
+    ]
+    assert all(run.returncode == 0 for run in runs), runs[0].stderr
+    report, loaded = runs[1].stdout.rsplit("\n[", 1)
+    assert len(json.loads(report)["unchanged"]) == 4 and json.loads(report)["chunks_embedded"] == 0
+    assert loaded == "]\n"
+    assert "chromadb" in runs[0].stdout  # the first run, which wrote, did open the store
 
 
 def test_rename_is_not_re_embedded_and_duplicates_are_skipped(bot: Assistant, corpus: Path) -> None:
