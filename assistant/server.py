@@ -30,6 +30,7 @@ from assistant.offline import go_offline, upload_folder
 from assistant.settings import Settings
 
 MAX_EVENT_BYTES = 1024 * 1024  # the same bound as a /v1 request body
+MAX_DEPTH = 32
 LOGIN_WINDOW_S = 15 * 60
 # The Gradio routes the page and gradio_client use; others (proxying URLs, media streams,
 # component servers, code editing, reloads, monitoring) answer 404.
@@ -93,7 +94,10 @@ def create_app(bot: Assistant) -> Any:
     )
     blocks.has_launched = True  # Gradio skips its own "was this file uploaded?" check until then
     upload_limit = int(settings.web.uploads_quota_mb * 1024 * 1024) + 64 * 1024
-    app.add_middleware(Guard, uploads=uploads, logins=app.state.logins, upload_limit=upload_limit)
+    app.add_middleware(
+        Guard, uploads=uploads, logins=app.state.logins, upload_limit=upload_limit,
+        events=frozenset(blocks.fns),
+    )  # fmt: skip
     return app
 
 
@@ -167,12 +171,18 @@ class Guard:
     """ASGI middleware for every request outside /v1 (the API checks its own)."""
 
     def __init__(
-        self, app: ASGIApp, uploads: Path, logins: LoginLimiter, upload_limit: int
+        self,
+        app: ASGIApp,
+        uploads: Path,
+        logins: LoginLimiter,
+        upload_limit: int,
+        events: frozenset[int],
     ) -> None:
         self.app = app
         self.uploads = uploads
         self.logins = logins
         self.upload_limit = upload_limit
+        self.events = events  # the fn_index of every event the Blocks define
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -205,8 +215,18 @@ class Guard:
         body_receive = await bounded(scope, receive, MAX_EVENT_BYTES, "request")
         body = await _body_of(body_receive)
         if _is_json(scope):
-            await run_in_threadpool(self._files_in, body)
+            data = await run_in_threadpool(self._files_in, body)
+            if path == "/gradio_api/queue/join":
+                self._event_of(data)
         return _replay(body, receive)
+
+    def _event_of(self, data: Any) -> None:
+        """A queued event must name one of the app's events and give a list of inputs."""
+        if not isinstance(data, dict) or not isinstance(data.get("data"), list):
+            raise Refused(422, 'A queued event is an object whose "data" is a list of inputs.')
+        fn = data.get("fn_index")
+        if not isinstance(fn, int) or isinstance(fn, bool) or fn not in self.events:
+            raise Refused(422, f"There is no event fn_index={str(fn)[:20]}; see /config.")
 
     def _served_file(self, name: str) -> None:
         from assistant.web import uploaded_file
@@ -216,7 +236,8 @@ class Guard:
         except UploadError as exc:
             raise Refused(404, str(exc)) from None
 
-    def _files_in(self, body: bytes) -> None:
+    def _files_in(self, body: bytes) -> Any:
+        """The parsed body, once every file entry in it names an upload of this server."""
         from assistant.web import uploaded_file
 
         try:
@@ -228,8 +249,7 @@ class Guard:
                 uploaded_file(name, self.uploads)
         except UploadError as exc:
             raise Refused(400, str(exc)) from None
-        except RecursionError:
-            raise Refused(400, "The request body is nested too deeply.") from None
+        return data
 
     def _count_login(self, scope: Scope, send: Send) -> Send:
         client = client_of(scope)
@@ -243,16 +263,21 @@ class Guard:
         return counted
 
 
-def file_entries(data: Any) -> Iterator[str]:
-    """The path of every file entry (an object with a "path" text) anywhere in ``data``."""
+def file_entries(data: Any, depth: int = 0) -> Iterator[str]:
+    """The path of every file entry (an object with a "path" text) anywhere in ``data``;
+    refuses what Gradio cannot take back out (deep nesting, numbers past 64 bits)."""
+    if depth > MAX_DEPTH:
+        raise Refused(400, f"The request body is nested more than {MAX_DEPTH} levels deep.")
+    if isinstance(data, int) and not -(2**63) <= data < 2**64:
+        raise Refused(400, "A number in the request is too large.")
     if isinstance(data, dict):
         if isinstance(data.get("path"), str):
             yield data["path"]
         for value in data.values():
-            yield from file_entries(value)
+            yield from file_entries(value, depth + 1)
     elif isinstance(data, list):
         for value in data:
-            yield from file_entries(value)
+            yield from file_entries(value, depth + 1)
 
 
 def _is_login(scope: Scope) -> bool:
