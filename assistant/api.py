@@ -163,6 +163,15 @@ class SearchRequest(_Request):
     mode: SearchMode | None = Field(None, description="Ranking; the server's setting by default.")
 
 
+Link = Annotated[str, StringConstraints(max_length=2000, pattern=r"^https?://")]
+
+
+class AddLinksRequest(_Request):
+    links: list[Link] = Field(
+        min_length=1, max_length=20, description="Web pages or PDFs to fetch, save and index."
+    )
+
+
 # ---------------------------------------------------------------------------- response models
 
 
@@ -344,6 +353,19 @@ class IndexJob(BaseModel):
     finished_at: str | None
     report: IndexReportOut | None = Field(description="The diff, once done.")
     error: str | None
+
+
+class AddedOut(BaseModel):
+    item: str = Field(description="The link as given.")
+    path: str = Field(description="Where it was saved, relative to the corpus folder.")
+    title: str
+
+
+class AddReportOut(BaseModel):
+    added: list[AddedOut]
+    failed: list[FailureOut] = Field(description="Links refused or not fetched, and why.")
+    index: IndexReportOut | None = Field(description="The index update, if anything was added.")
+    exit_code: int = Field(description="0 all added, 3 some failed, 4 none added.")
 
 
 # ------------------------------------------------------------------------------------ errors
@@ -704,6 +726,24 @@ async def index_job(job_id: str, request: Request) -> IndexJob:
             "job_not_found",
         )
     return job.view()
+
+
+@router.post(
+    "/documents", response_model=AddReportOut, responses=error_responses(400, 403, 413, 422)
+)
+async def add_documents(body: AddLinksRequest, request: Request) -> AddReportOut:
+    """Fetch links (web pages, PDFs), save them under the corpus's web folder and index them
+    (needs the API token set). Private, loopback and link-local addresses are refused unless
+    the server allows them (ASSISTANT_FETCH__ALLOW_HOSTS)."""
+    if not _token(request):
+        raise ApiError(
+            403,
+            "Adding documents over the API needs a token: set ASSISTANT_WEB__API_TOKEN on the "
+            "server and send it as `Authorization: Bearer <token>`.",
+            "token_not_configured",
+        )
+    report = await run_in_threadpool(_bot(request).add, body.links)
+    return AddReportOut.model_validate(report.to_dict())
 
 
 @router.api_route(

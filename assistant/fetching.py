@@ -39,6 +39,7 @@ _HTML_TYPES = {"text/html", "application/xhtml+xml"}
 _TEXT_TYPES = {"text/plain", "text/markdown", "text/x-markdown"}
 _USER_AGENT = "ai-race-assistant (adds one page a user asked for)"
 _SSRF_HINT = "if you trust this host, add it to ASSISTANT_FETCH__ALLOW_HOSTS"
+_RECOPY = "copy the link again from the browser's address bar"
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -80,7 +81,12 @@ class Fetched:
 
 
 def is_link(item: str | Path) -> bool:
-    return isinstance(item, str) and urlsplit(item.strip()).scheme.lower() in ("http", "https")
+    return isinstance(item, str) and re.match(r"\s*https?://", item, re.I) is not None
+
+
+def shown(item: str) -> str:
+    """``item`` safe to print and to send as JSON, whatever characters it holds."""
+    return item.encode("utf-8", "backslashreplace").decode("utf-8")[:300]
 
 
 def add_to_corpus(items: Sequence[str | Path], settings: Settings) -> AddReport:
@@ -92,7 +98,7 @@ def add_to_corpus(items: Sequence[str | Path], settings: Settings) -> AddReport:
                 save_link(str(item), settings) if is_link(item) else save_file(Path(item), settings)
             )
         except BadDocumentError as exc:
-            report.failed.append(Failure(str(item), exc.reason, exc.hint))
+            report.failed.append(Failure(shown(str(item)), exc.reason, exc.hint))
             continue
         report.added.append(Added(str(item), rel, title))
     return report
@@ -305,26 +311,32 @@ class _Target:
 
 
 def _checked_target(url: str, settings: FetchSettings) -> _Target:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+    except ValueError as exc:  # a broken [IPv6] host or port
+        raise BadDocumentError(shown(url), f"not a valid link ({exc})", _RECOPY) from exc
+    if not url.isprintable() or " " in url:
+        raise BadDocumentError(
+            shown(url), "the link has characters a web address cannot have", _RECOPY
+        )
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise BadDocumentError(
             url, "not a web link", "give an address that starts with http:// or https://"
         )
     host = parts.hostname.lower()
     try:
-        port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: a name IDNA cannot encode
         raise BadDocumentError(
-            url, f"the host {host} could not be found ({exc})", "check the link for typos"
+            url, f"the host {host} could not be found", "check the link for typos"
         ) from exc
     addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in found]
     for address in addresses:
         if not _public(address) and not _allowed(host, address, settings.allow_hosts):
             raise BadDocumentError(
                 url,
-                f"{host} resolves to {address}, a {_kind(address)} address that links may not "
-                "reach",
+                f"{host} resolves to {address}, {_kind(address)} address that links may not reach",
                 _SSRF_HINT,
             )
     return _Target(url, host, addresses[0], port)
@@ -354,5 +366,6 @@ def _kind(address: IPAddress) -> str:
     address = mapped or address
     for name in ("unspecified", "loopback", "link_local", "multicast", "private", "reserved"):
         if getattr(address, f"is_{name}"):
-            return name.replace("_", "-")
-    return "non-public"
+            name = name.replace("_", "-")
+            return f"an {name}" if name[0] in "aeiou" else f"a {name}"
+    return "a non-public"

@@ -41,6 +41,7 @@ from typing import Any
 from assistant.api import MAX_FILTER_VALUES, MAX_MESSAGES, MAX_TEXT_CHARS
 from assistant.core import Assistant
 from assistant.errors import AssistantError, ConfigError, UploadError
+from assistant.fetching import AddReport, is_link
 from assistant.indexing import IndexReport, Progress
 from assistant.offline import go_offline, upload_folder
 from assistant.records import Answer, Citation, Filters, Final, SentenceSupport
@@ -813,6 +814,24 @@ class WebChat:
         rels = [s.rel for s in saved]
         return (upload_html(rels, refused, report, error), *self.refresh())
 
+    def add_link(self, url: str) -> tuple[str, str, Any, Any, Any]:
+        """Fetch one link into the corpus, with the checks of `assistant add`, and index it."""
+        if not self.bot.settings.web.uploads:
+            return (error_html(UPLOADS_OFF, "Uploads are off"), *self.refresh())
+        url = (url or "").strip()
+        if not is_link(url) or len(url) > 2000:
+            message = "Paste a link that starts with http:// or https://."
+            return (error_html(message, "Not a link"), *self.refresh())
+        report, error = AddReport(), ""
+        with self._indexing:
+            try:
+                report = self.bot.add([url])
+            except AssistantError as exc:
+                error = str(exc)
+        refused = [f"{f.path}: {f.reason} — {f.hint}" for f in report.failed]
+        saved = [added.path for added in report.added]
+        return (upload_html(saved, refused, report.index, error), *self.refresh())
+
     def _save(self, files: list[Any]) -> tuple[list[Saved], list[str]]:
         web, corpus = self.bot.settings.web, self.bot.settings.corpus.path
         saved, refused = [], []
@@ -864,6 +883,10 @@ class WebChat:
         page.add.click(
             self.add_documents, page.files, [page.result, *status], concurrency_limit=1, **private
         )
+        gr.on(
+            [page.add_link.click, page.link.submit], self.add_link, page.link,
+            [page.result, *status], concurrency_limit=1, **private,
+        )  # fmt: skip
 
 
 class _Page:
@@ -939,6 +962,11 @@ class _Page:
                     elem_id="upload-files",
                 )
                 self.add = gr.Button("Add to the corpus", variant="primary", elem_id="upload-add")
+                self.link = gr.Textbox(
+                    label="Add a link", placeholder="https://… a web page or a PDF",
+                    max_lines=1, elem_id="add-link",
+                )  # fmt: skip
+                self.add_link = gr.Button("Fetch and add", elem_id="add-link-button")
                 self.result = gr.HTML(js_on_load=None, elem_id="upload-result")
 
     def filters(self) -> list[Any]:

@@ -180,7 +180,7 @@ def test_private_addresses_are_refused_without_an_allowance(site: str, url: str,
     port = site.rsplit(":", 1)[1]
     with pytest.raises(BadDocumentError) as info:
         fetch(url.format(port=port), FetchSettings())
-    assert f"a {kind} address" in info.value.reason
+    assert f"{kind} address that links may not reach" in info.value.reason
     assert "ASSISTANT_FETCH__ALLOW_HOSTS" in info.value.hint
 
 
@@ -274,3 +274,54 @@ def test_cli_add_prints_json_and_exits_by_outcome(tmp_path: Path, site: str) -> 
     refused = subprocess.run([*cmd, "http://169.254.169.254/"], **run)
     assert refused.returncode == 4
     assert "link-local address" in refused.stdout and "Traceback" not in refused.stderr
+
+
+def test_http_api_adds_links_with_the_token(tmp_path: Path, corpus: Path, site: str) -> None:
+    import httpx
+
+    from tests.conftest import serving
+
+    bot = _bot(tmp_path, corpus, allow_hosts=["127.0.0.1"])
+    bot.index()
+    bot.settings.web.api_token = "tok"  # type: ignore[assignment]
+    auth = {"Authorization": "Bearer tok"}
+    with serving(bot) as base:
+        links = {"links": [f"{site}/report.pdf", "http://169.254.169.254/latest/"]}
+        done = httpx.post(f"{base}/v1/documents", json=links, headers=auth, timeout=60)
+        wrong = httpx.post(f"{base}/v1/documents", json={"links": ["ftp://x/"]}, headers=auth)
+    assert done.status_code == 200, done.text
+    body = done.json()
+    assert body["exit_code"] == 3 and body["added"][0]["path"].startswith("web/")
+    assert "link-local address" in body["failed"][0]["reason"]
+    assert body["index"]["documents"] == 5
+    assert wrong.status_code == 422
+
+
+def test_http_api_refuses_to_add_without_a_token_setting(
+    tmp_path: Path, corpus: Path, site: str
+) -> None:
+    import httpx
+
+    from tests.conftest import serving
+
+    with serving(_bot(tmp_path, corpus, allow_hosts=["127.0.0.1"])) as base:
+        refused = httpx.post(f"{base}/v1/documents", json={"links": [f"{site}/report.pdf"]})
+    assert refused.status_code == 403 and "ASSISTANT_WEB__API_TOKEN" in refused.text
+    assert not (corpus / "web").exists()
+
+
+def test_web_chat_adds_a_link_when_uploads_are_on(tmp_path: Path, corpus: Path, site: str) -> None:
+    from assistant.web import WebChat
+
+    bot = _bot(tmp_path, corpus, allow_hosts=["127.0.0.1"])
+    bot.index()
+    chat = WebChat(bot)
+    off = chat.add_link(f"{site}/report.pdf")[0]
+    assert "ASSISTANT_WEB__UPLOADS=true" in off and not (corpus / "web").exists()
+    bot.settings.web.uploads = True
+    added = chat.add_link(f"{site}/report.pdf")[0]
+    assert "web/127-0-0-1-report-pdf-" in added
+    assert "5 documents" in added
+    refused = chat.add_link("http://10.0.0.1/intranet")[0]
+    assert "private address" in refused and "ASSISTANT_FETCH__ALLOW_HOSTS" in refused
+    assert "Not a link" in chat.add_link("report.pdf")[0]
