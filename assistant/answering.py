@@ -1,21 +1,42 @@
-"""Answering: retrieve, generate (or extract), then check the citations of every sentence."""
+"""Answering: retrieve, let the model draft (when there is one), check every drafted claim, then
+compose the answer from the confirmed sentences that answer the question, or abstain and say why."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, replace
 
-from assistant.citing import check_answer, key_terms, split_sentences
+from assistant.citing import check_answer
+from assistant.composing import (
+    Composition,
+    Memo,
+    Rarity,
+    compose,
+    drafted_units,
+    passage_sentences,
+    score,
+)
 from assistant.embedding import Embedder
+from assistant.errors import ModelCrashed
 from assistant.generation import ChatModel, Message
 from assistant.prompting import ABSTAIN, build_prompt, focus, is_abstention, whole
-from assistant.querying import dates_in, standalone
-from assistant.records import Answer, Filters, Final, Hit, StreamEvent, Token
+from assistant.querying import dates_in, is_follow_up, standalone
+from assistant.questions import Asked, asked
+from assistant.records import (
+    Answer,
+    Chunk,
+    Filters,
+    Final,
+    Hit,
+    SentenceSupport,
+    StreamEvent,
+    Token,
+)
 from assistant.retrieval import Retriever, SearchResult
+from assistant.sanitizing import is_instruction, unlink
 
-EXTRACTIVE_SENTENCES = 3
-EXTRACTIVE_FLOOR = 0.35
-EXTRACTIVE_MARGIN = 0.8
+_NOW = re.compile(r"\b(now|currently|current|today|latest|still|so far|to date|as of)\b", re.I)
 
 
 @dataclass
@@ -38,13 +59,27 @@ def retrieve(
 
     query = standalone(request.question, request.history, rewrite)
     filters = request.filters
-    if not (filters.since or filters.until):
-        since, until = dates_in(request.question)
-        if since or until:
-            dated = retriever.search(query, request.k, replace(filters, since=since, until=until))
-            if dated.relevant:
-                return query, dated
-    return query, retriever.search(query, request.k, filters)
+    found = retriever.search(query, request.k, filters)
+    since, until = dates_in(request.question)
+    if (since or until) and not (filters.since or filters.until):
+        # A date in the question is usually the event's, not the source's: sources dated then
+        # are added to the passages, not put in their place.
+        dated = retriever.search(query, 2, replace(filters, since=since, until=until))
+        seen = {h.chunk.id for h in found.hits}
+        extra = [h for h in dated.hits if dated.relevant and h.chunk.id not in seen]
+        found = replace(found, hits=[*found.hits, *extra], relevant=found.relevant or bool(extra))
+    return query, found
+
+
+_RARITY: list[tuple[object, Rarity]] = []
+
+
+def rarity(retriever: Retriever) -> Rarity:
+    """Word rarity over the indexed passages, computed once per version of the index."""
+    lexical = retriever.lexical(retriever.collection())
+    if not _RARITY or _RARITY[0][0] is not lexical:
+        _RARITY[:] = [(lexical, Rarity(c.text for c in lexical.chunks))]
+    return _RARITY[0][1]
 
 
 def answer_stream(
@@ -63,74 +98,99 @@ def answer_stream(
         yield Token(ABSTAIN)
         yield Final(answer)
         return
-    hits = found.hits
-    if model is None:
-        draft = extractive_draft(request.question, query, hits, embedder)
-        for sentence in split_sentences(draft):
-            yield Token(sentence + " ")
-    else:
-        sources = (
-            focus(query, hits, embedder, model.source_tokens)
-            if model.source_tokens
-            else whole(hits)
-        )
-        prompt = build_prompt(request.question, sources, model, max_tokens, request.history)
-        if prompt.dropped:
+    chunks = [h.chunk for h in found.hits]
+    memo = Memo(embedder)
+    drafted: list[SentenceSupport] = []
+    crashed = False
+    if model is not None:
+        try:
+            drafted = yield from _draft(request, query, found.hits, memo, model, max_tokens, answer)
+        except ModelCrashed as exc:
             answer.notes.append(
-                f"{prompt.dropped} of {len(hits)} passages did not fit the model's "
-                f"{model.context_length}-token context and were left out"
+                f"the local model crashed: {exc}; the answer below is built from the sources "
+                "without a model"
             )
-        hits = prompt.hits
-        pieces: list[str] = []
-        for piece in model.stream(prompt.messages):
-            pieces.append(piece)
-            yield Token(piece)
-        draft = "".join(pieces).strip()
-    yield Final(finish(answer, draft, hits, embedder))
+            crashed = True
+    context = query if request.history and is_follow_up(request.question) else ""
+    want = asked(request.question, context)
+    stated = [(i, unlink(s), False) for i, s in passage_sentences(chunks) if not is_instruction(s)]
+    units = stated + drafted_units(drafted, chunks)  # a document's orders are never quoted
+    words = rarity(retriever)
+    composition = compose(want, score(want, query, chunks, units, memo, words), chunks, words)
+    finish(answer, composition, want, chunks, memo)
+    if model is None or crashed:  # otherwise the model's draft was streamed already
+        yield Token(answer.text)
+    yield Final(answer)
 
 
-def finish(answer: Answer, draft: str, hits: list[Hit], embedder: Embedder) -> Answer:
+def _draft(
+    request: Request, query: str, hits: list[Hit], memo: Memo, model: ChatModel,
+    max_tokens: int, answer: Answer,
+) -> Generator[StreamEvent, None, list[SentenceSupport]]:  # fmt: skip
+    """Streams the model's draft and returns its sentences, each checked against the passages."""
+    sources = focus(query, hits, memo, model.source_tokens) if model.source_tokens else whole(hits)
+    prompt = build_prompt(request.question, sources, model, max_tokens, request.history)
+    if prompt.dropped:
+        answer.notes.append(
+            f"{prompt.dropped} of {len(hits)} passages did not fit the model's "
+            f"{model.context_length}-token context and were left out"
+        )
+    pieces: list[str] = []
+    for piece in model.stream(prompt.messages):
+        pieces.append(piece)
+        yield Token(piece)
+    draft = "".join(pieces).strip()
     if not draft or is_abstention(draft):
-        answer.notes.append("the model found no answer in the passages")
-        return answer
-    text, citations, sentences, removed = check_answer(draft, [h.chunk for h in hits], embedder)
+        return []
+    _, _, sentences, removed = check_answer(draft, [h.chunk for h in prompt.hits], memo)
     answer.removed_markers = removed
-    if not citations or all(s.support == "unsupported" for s in sentences):
-        answer.notes.append("no sentence of the draft answer was supported by the passages")
-        answer.sentences = sentences
-        return answer
+    return sentences
+
+
+def finish(
+    answer: Answer, composition: Composition, want: Asked, chunks: Sequence[Chunk], memo: Memo
+) -> Answer:
+    if not composition.chosen:
+        return _abstain(answer, composition.why)
+    # The model's sentences were confirmed once; the passages' own words need no confirming, so
+    # this check is for numbering the citations and quoting the passages.
+    draft = " ".join(f"{c.text} [{c.source + 1}]." for c in composition.chosen)
+    text, citations, sentences, _ = check_answer(draft, chunks, memo)
     answer.text, answer.citations, answer.sentences = text, citations, sentences
     answer.abstained = False
+    if composition.premise:
+        answer.text += (
+            f" Not {composition.premise}: the question's premise does not match the sources."
+        )
+        answer.notes.append(
+            f"the question assumes {composition.premise}, which the cited sources do not say"
+        )
+    for note in _dating(want, answer):
+        answer.notes.append(note)
+        answer.text += f" ({note[0].upper()}{note[1:]}.)"
     return answer
 
 
-def extractive_draft(question: str, query: str, hits: list[Hit], embedder: Embedder) -> str:
-    """The passages' sentences that best answer the question, each cited: no model needed."""
-    units = [
-        (n, s) for n, hit in enumerate(hits, start=1) for s in split_sentences(hit.chunk.text)
-        if len(s.split()) >= 5 and not s.lstrip().startswith("#")
-    ]  # fmt: skip
-    if not units:
-        return ""
-    vectors = embedder.embed_documents([query, *(s for _, s in units)])
-    qvec, svecs = vectors[0], vectors[1:]
-    terms = key_terms(question)
-    scored = []
-    for (n, sentence), vec in zip(units, svecs, strict=True):
-        sim = sum(a * b for a, b in zip(qvec, vec, strict=True))
-        overlap = len(terms & key_terms(sentence)) / len(terms) if terms else 0.0
-        scored.append((sim + 0.3 * overlap, n, sentence))
-    scored.sort(key=lambda item: -item[0])
-    # Only sentences nearly as relevant as the best one: padding makes answers untrustworthy.
-    floor = max(EXTRACTIVE_FLOOR, scored[0][0] * EXTRACTIVE_MARGIN)
-    chosen: list[tuple[int, str]] = []
-    for score, n, sentence in scored:
-        if score < floor or len(chosen) >= EXTRACTIVE_SENTENCES:
-            break
-        if all(sentence != s for _, s in chosen):
-            chosen.append((n, sentence))
-    return " ".join(f"{_trim(s)} [{n}]." for n, s in chosen)
+def _abstain(answer: Answer, why: str) -> Answer:
+    answer.text = f"{ABSTAIN} {why[0].upper()}{why[1:]}." if why else ABSTAIN
+    answer.notes.append(why or "no passage answers the question")
+    return answer
 
 
-def _trim(sentence: str) -> str:
-    return " ".join(sentence.lstrip("-*• ").split()).rstrip(".")
+def _dating(want: Asked, answer: Answer) -> list[str]:
+    """Says when a cited source has been replaced, or was checked only up to a date before the
+    period the question asks about."""
+    since, until = dates_in(want.question)
+    later = since or until
+    notes = []
+    for c in answer.citations:
+        chunk = c.chunk
+        if chunk.superseded_by:
+            notes.append(
+                f"source [{c.n}] has since been superseded by {', '.join(chunk.superseded_by)}"
+            )
+        elif chunk.accurate_as_of and (
+            (later and later > chunk.accurate_as_of) or _NOW.search(want.question)
+        ):
+            notes.append(f"source [{c.n}] was checked only up to {chunk.accurate_as_of}")
+    return notes

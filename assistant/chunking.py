@@ -50,6 +50,8 @@ def chunk_document(doc: Document, settings: ChunkingSettings, doc_hash: str = ""
                     date=iso_date(doc.meta.get("date")),
                     topics=tuple(doc.meta.get("topics") or ()),
                     doc_hash=doc_hash,
+                    accurate_as_of=iso_date(doc.meta.get("accurate_as_of")),
+                    superseded_by=tuple(str(s) for s in doc.meta.get("superseded_by") or ()),
                 )
             )
     return chunks

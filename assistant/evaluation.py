@@ -1,5 +1,12 @@
 """Evaluation: retrieval metrics (recall@k, MRR, nDCG@10), abstention accuracy, and answer
-metrics for a chosen backend, over a JSONL question set."""
+metrics for a chosen backend, over a JSONL question set, overall and per kind of question.
+
+A line of the set holds ``id``, ``question``, ``answer_pattern`` (a regex the right answer
+matches), ``sources`` and ``unanswerable``, and optionally ``kind`` (paraphrase, figure_date,
+comparison, follow_up, unanswerable, false_premise, recent, ...), ``split`` ("held_out" for
+questions not tuned on), ``history`` (earlier [user, assistant] turns) and, for a question built
+on a wrong assumption, ``false_premise: true`` with a ``correction_pattern`` the answer must match
+to count as corrected (for example ``not\\s+Alibaba``)."""
 
 from __future__ import annotations
 
@@ -12,6 +19,7 @@ from typing import Any
 
 from assistant.core import Assistant
 from assistant.errors import ConfigError
+from assistant.querying import standalone
 from assistant.records import Chunk
 from assistant.settings import SearchMode
 
@@ -26,6 +34,15 @@ class Question:
     sources: tuple[str, ...] = ()
     unanswerable: bool = False
     pattern: re.Pattern[str] = field(default=re.compile(""), compare=False, repr=False)
+    kind: str = ""
+    split: str = ""
+    history: tuple[tuple[str, str], ...] = ()
+    false_premise: bool = False
+    correction: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def group(self) -> str:
+        return self.kind or ("unanswerable" if self.unanswerable else "fact")
 
 
 def load_questions(path: Path) -> list[Question]:
@@ -37,26 +54,49 @@ def load_questions(path: Path) -> list[Question]:
             continue
         try:
             raw = json.loads(line)
-            pattern = re.compile(raw.get("answer_pattern") or "(?!)", re.IGNORECASE)
-            questions.append(
-                Question(
-                    str(raw["id"]),
-                    str(raw["question"]),
-                    str(raw.get("answer_pattern") or ""),
-                    tuple(raw.get("sources") or ()),
-                    bool(raw.get("unanswerable")),
-                    pattern,
-                )
-            )
-        except (ValueError, KeyError, re.error) as exc:
+            questions.append(_question(raw))
+        except (ValueError, KeyError, TypeError, re.error) as exc:
             raise ConfigError(f"{path}, line {number}: {exc}") from exc
     return questions
+
+
+def _question(raw: dict[str, Any]) -> Question:
+    correction = raw.get("correction_pattern")
+    if raw.get("false_premise") and not correction:
+        raise ValueError("a false_premise question needs a correction_pattern")
+    history = tuple((str(user), str(bot)) for user, bot in raw.get("history") or ())
+    return Question(
+        str(raw["id"]),
+        str(raw["question"]),
+        str(raw.get("answer_pattern") or ""),
+        tuple(raw.get("sources") or ()),
+        bool(raw.get("unanswerable")),
+        re.compile(raw.get("answer_pattern") or "(?!)", re.IGNORECASE),
+        kind=str(raw.get("kind") or ""),
+        split=str(raw.get("split") or ""),
+        history=history,
+        false_premise=bool(raw.get("false_premise")),
+        correction=re.compile(correction, re.IGNORECASE) if correction else None,
+    )
 
 
 def is_hit(chunk: Chunk, question: Question, corpus_prefix: str) -> bool:
     if question.sources and f"{corpus_prefix}{chunk.source}" not in question.sources:
         return False
+    if question.kind == "comparison":  # one side of "A[\s\S]*B|B[\s\S]*A" in a passage is a hit
+        first = question.answer_pattern.split("|")[0].split(r"[\s\S]*")
+        return any(re.search(side, chunk.text, re.IGNORECASE) for side in first)
     return bool(question.pattern.search(chunk.text))
+
+
+def search_query(question: Question) -> str:
+    """What retrieval is given: a follow-up is made standalone from its history first."""
+    history = [
+        {"role": role, "content": text}
+        for user, bot in question.history
+        for role, text in (("user", user), ("assistant", bot))
+    ]
+    return standalone(question.question, history)
 
 
 def evaluate(
@@ -69,12 +109,14 @@ def evaluate(
     prefix = f"{bot.settings.corpus.path.as_posix().rstrip('/')}/"
     per_question: list[dict[str, Any]] = []
     for q in questions:
-        result = bot.search(q.question, k=10, mode=mode, per_document=per_document)
+        result = bot.search(search_query(q), k=10, mode=mode, per_document=per_document)
         ranks = [i for i, h in enumerate(result.hits, start=1) if is_hit(h.chunk, q, prefix)]
         row: dict[str, Any] = {
             "id": q.id,
             "question": q.question,
             "unanswerable": q.unanswerable,
+            "kind": q.group,
+            "split": q.split or "tune",
             "relevant": result.relevant,
             "first_hit_rank": ranks[0] if ranks else None,
             "top_sources": [h.chunk.source for h in result.hits[:3]],
@@ -127,12 +169,18 @@ def _abstention(rows: list[dict[str, Any]]) -> dict[str, float]:
 
 
 def _answer_metrics(bot: Assistant, q: Question, backend: str) -> dict[str, Any]:
-    answer = bot.ask(q.question, backend=backend)
+    answer = bot.ask(q.question, history=list(q.history), backend=backend)
     checked = [s for s in answer.sentences if s.citations]
+    matches = not answer.abstained and bool(q.pattern.search(answer.text))
+    if q.correction is not None:
+        matches = matches and bool(q.correction.search(answer.text))
     return {
         "answer": answer.text,
         "abstained": answer.abstained,
-        "answer_matches": bool(q.pattern.search(answer.text)) if not q.unanswerable else None,
+        "answer_matches": matches if not q.unanswerable else None,
+        "cited_holds": any(q.pattern.search(c.chunk.text) for c in answer.citations)
+        if not q.unanswerable
+        else None,
         "sentences": len(answer.sentences),
         "supported_sentences": sum(1 for s in answer.sentences if s.support == "supported"),
         "cited_sentences": len(checked),
@@ -152,6 +200,7 @@ def _answers(rows: list[dict[str, Any]], backend: str) -> dict[str, Any]:
     )
     return {
         "backend": backend,
+        "by_kind": _by_kind(rows),
         "answer_contains_pattern": round(
             sum(1 for r in answerable if r["answer_matches"]) / (len(answerable) or 1), 4
         ),
@@ -159,6 +208,30 @@ def _answers(rows: list[dict[str, Any]], backend: str) -> dict[str, Any]:
         "citation_recall": round(supported / sentences, 4) if sentences else 0.0,
         "abstention_accuracy": round(right / (len(rows) or 1), 4),
     }
+
+
+def _by_kind(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per kind and split: share right (the fact, or the correction of a false premise), share
+    whose cited passage holds the answer, and share of unanswerable questions abstained on."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(f"{r['kind']}/{r['split']}", []).append(r)
+    table = {}
+    for name, group in sorted(groups.items()):
+        answerable = [r for r in group if not r["unanswerable"]]
+        unanswerable = [r for r in group if r["unanswerable"]]
+        table[name] = {
+            "questions": len(group),
+            "right": _share(answerable, "answer_matches"),
+            "cited_holds": _share(answerable, "cited_holds"),
+            "abstained": _share(unanswerable, "abstained"),
+            "wrongly_abstained": _share(answerable, "abstained"),
+        }
+    return table
+
+
+def _share(rows: list[dict[str, Any]], key: str) -> float | None:
+    return round(sum(1 for r in rows if r[key]) / len(rows), 3) if rows else None
 
 
 def compare(bot: Assistant, questions: list[Question]) -> list[dict[str, Any]]:
@@ -205,6 +278,16 @@ def render(result: dict[str, Any]) -> str:
             f"citation recall {s['citation_recall']:.3f}  "
             f"abstention accuracy {s['abstention_accuracy']:.3f}"
         )
+        lines.append(
+            "| kind/split | n | right | cited passage holds it | abstained | wrongly abstained |"
+        )
+        lines.append("|---|---|---|---|---|---|")
+        for name, k in s["by_kind"].items():
+            cells = " | ".join(
+                "-" if k[key] is None else f"{k[key]:.2f}"
+                for key in ("right", "cited_holds", "abstained", "wrongly_abstained")
+            )
+            lines.append(f"| {name} | {k['questions']} | {cells} |")
     misses = [
         q["id"] for q in result["questions"] if not q["unanswerable"] and not q["first_hit_rank"]
     ]

@@ -47,6 +47,8 @@ class Chunk:
     date: str = ""  # ISO date of the original
     topics: tuple[str, ...] = ()
     doc_hash: str = ""
+    accurate_as_of: str = ""  # ISO date through which the source's facts were checked
+    superseded_by: tuple[str, ...] = ()  # slugs of the sources that replaced this one
 
     @property
     def location(self) -> str:

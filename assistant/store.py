@@ -158,6 +158,8 @@ def to_metadata(chunk: Chunk) -> dict[str, Any]:
         "date_num": int(chunk.date.replace("-", "")) if chunk.date else 0,
         "topics": ",".join(chunk.topics),
         "doc_hash": chunk.doc_hash,
+        "accurate_as_of": chunk.accurate_as_of,
+        "superseded_by": ",".join(chunk.superseded_by),
     }
     # One boolean key per topic, because Chroma's metadata filters cannot search inside a string.
     meta.update({f"topic:{t}": True for t in chunk.topics})
@@ -181,4 +183,6 @@ def from_metadata(cid: str, text: str, meta: dict[str, Any]) -> Chunk:
         date=str(meta.get("date", "")),
         topics=tuple(t for t in str(meta.get("topics", "")).split(",") if t),
         doc_hash=str(meta.get("doc_hash", "")),
+        accurate_as_of=str(meta.get("accurate_as_of", "")),
+        superseded_by=tuple(s for s in str(meta.get("superseded_by", "")).split(",") if s),
     )

@@ -3,13 +3,17 @@ checked citations, with the real bundled models."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from assistant import Assistant
+from assistant.errors import ModelCrashed
 from assistant.prompting import ABSTAIN, build_prompt, focus, quote_source, whole
-from tests.conftest import settings_for, write_corpus
+from assistant.records import Final
+from tests.conftest import HashEmbedder, settings_for, write_corpus
 
 pytestmark = pytest.mark.e2e
 INJECTION = (
@@ -64,7 +68,7 @@ def test_passages_that_do_not_fit_the_context_are_left_out_and_said(real_bot: As
     assert prompt.tokens <= 300 + 64
 
 
-def test_abstention_is_one_fixed_message(real_bot: Assistant, tmp_path: Path) -> None:
+def test_abstention_off_topic_is_one_fixed_message(real_bot: Assistant, tmp_path: Path) -> None:
     answer = real_bot.ask("Who won the 1998 football World Cup final?", backend="llamacpp")
     assert answer.abstained and answer.text == ABSTAIN and answer.citations == []
     data = answer.to_dict()
@@ -90,3 +94,83 @@ def test_the_bundled_model_gets_the_sentences_closest_to_the_question(real_bot: 
     text = " ".join(words for _, words in sources)
     assert "1 August 2023" in text
     assert len(text) < sum(len(h.chunk.text) for h in hits) / 2
+
+
+class CrashingModel:
+    """A local model whose process dies after a few tokens of its answer."""
+
+    name = "llamacpp:crashing"
+    source_tokens = 0
+    context_length = 4096
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
+        yield from ("The ", "October ", "2023 ")
+        raise ModelCrashed("llama.cpp exited with signal 11")
+
+
+def test_a_crash_of_the_model_mid_answer_falls_back_to_the_sources(
+    fake_bot: Assistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_bot.index()
+    monkeypatch.setattr("assistant.core.make_model", lambda settings, name: CrashingModel())
+    question = "When did China begin requiring gallium export licences?"
+    events = list(fake_bot.stream(question, backend="llamacpp"))
+    assert [e.text for e in events[:3]] == ["The ", "October ", "2023 "]  # type: ignore[union-attr]
+    answer = events[-1].answer  # type: ignore[union-attr]
+    assert isinstance(events[-1], Final)
+    assert not answer.abstained and "1 August 2023" in answer.text
+    assert answer.citations[0].chunk.source == "minerals.txt"
+    note = answer.notes[0]
+    assert note.startswith("the local model crashed: llama.cpp exited with signal 11")
+    assert note.endswith("; the answer below is built from the sources without a model")
+
+
+def test_the_asked_date_is_stated_first_and_cited(real_bot: Assistant) -> None:
+    answer = real_bot.ask(
+        "When were antimony exports brought under licensing?", backend="extractive"
+    )
+    first = answer.sentences[0]
+    assert "September 2024" in first.text and first.citations == (1,)
+    assert answer.citations[0].chunk.source == "minerals.txt"
+
+
+def test_a_false_premise_is_corrected_not_answered(real_bot: Assistant) -> None:
+    answer = real_bot.ask("Why did Alibaba build the CPM models?", backend="extractive")
+    assert not answer.abstained
+    assert "Tsinghua" in answer.text and re.search(r"not (from )?Alibaba", answer.text)
+    assert any(c.chunk.source == "models.html" for c in answer.citations)
+
+
+def test_an_on_topic_question_the_sources_do_not_answer_is_declined_with_a_reason(
+    real_bot: Assistant,
+) -> None:
+    answer = real_bot.ask(
+        "What price per kilogram did gallium fetch in 2024?", backend="extractive"
+    )
+    assert answer.abstained and answer.citations == []
+    assert answer.text.startswith(ABSTAIN) and len(answer.text) > len(ABSTAIN)
+    assert "the figure asked for" in answer.text and "kilogram" in answer.text  # what is missing
+
+
+def test_a_follow_up_is_answered_from_the_conversation(real_bot: Assistant) -> None:
+    history = [("What did the October 2023 update add?", "A performance density test [1].")]
+    answer = real_bot.ask("And which chip did Nvidia offer instead?", history, backend="extractive")
+    assert "H20" in answer.text
+
+
+def test_a_superseded_source_is_said_to_be(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "old-rule.md").write_text(
+        "---\ntitle: Old rule\ndate: 2022-10-07\naccurate_as_of: 2023-01-31\n"
+        "superseded_by: [new-rule]\n---\n# Old rule\n\nThe old rule set a chip-to-chip "
+        "transfer rate limit of 600 GB/s for advanced chips sold to China.\n"
+    )
+    bot = Assistant(settings_for(tmp_path, corpus), embedder=HashEmbedder())
+    bot.index()
+    answer = bot.ask("What transfer rate limit did the old rule set for chips sold to China?")
+    assert "600 GB/s" in answer.text
+    assert any("superseded by new-rule" in note for note in answer.notes)

@@ -1,0 +1,279 @@
+"""Composing an answer from sentences that answer the question: the passages' own sentences and
+the model's checked ones, scored by closeness to the question, by how much of what it asks about
+they cover, and by whether they hold an answer of the asked type (a date for "when"). When none
+does, the answer is an abstention that says why; when the question takes for granted a name or
+value the sources contradict, the answer corrects it."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from assistant.citing import Similarity, split_sentences
+from assistant.questions import Asked, answers_kind, mentions
+from assistant.records import Chunk, SentenceSupport
+
+MAX_SENTENCES = 3
+MARGIN = 0.8  # further sentences must score this share of the best one
+COVERAGE_WEIGHT = 0.6
+TYPED_BONUS = 0.15
+DRAFTED_BONUS = 0.05  # a confirmed sentence in the model's words reads better than a raw one
+ANSWER_FLOOR = 0.58  # relevance below which a sentence does not answer the question
+COVERAGE_FLOOR = 0.32  # rarity-weighted share of the question's words its passage holds
+_WORD = re.compile(r"[a-z0-9][a-z0-9\-\.]*[a-z0-9]|[a-z0-9]")
+_CODE = re.compile(r"[A-Za-z]+\d|\d+[A-Za-z]")  # model and chip names: H20, K2, 990Q, 9000S
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+_NOT_AN_ANSWER = re.compile(
+    r"^(?:original |primary |main )?sources?\b|^see\b|\?$|^(?:last )?checked\b", re.I
+)
+_LABEL = re.compile(r"^\s*(?:[-*•]\s*)?\*\*[^*]{1,60}?[.:]\*\*\s*")  # "**Size.** " before a fact
+_COMMON = frozenset(
+    "ai us u.s. usa uk eu china chinese american america un gpu gpus chip chips i ii iii".split()
+)
+
+
+class Memo:
+    """An embedder that remembers the vectors of one answer's texts (the sentences of the same
+    passages are embedded for choosing, and again by the claim check)."""
+
+    def __init__(self, embedder: Similarity) -> None:
+        self.embedder = embedder
+        self.vectors: dict[str, list[float]] = {}
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        todo = list(dict.fromkeys(t for t in texts if t not in self.vectors))
+        if todo:
+            self.vectors.update(zip(todo, self.embedder.embed_documents(todo), strict=True))
+        return [self.vectors[t] for t in texts]
+
+
+class Rarity:
+    """How rare each word stem is among the indexed passages: a question word found in few
+    passages (employ, fine) says more about what is asked than one found everywhere (released)."""
+
+    def __init__(self, texts: Iterable[str]) -> None:
+        counts: dict[str, int] = {}
+        total = 0
+        for text in texts:
+            total += 1
+            for stem in _stems(text):
+                counts[stem] = counts.get(stem, 0) + 1
+        self.counts, self.total = counts, max(total, 1)
+
+    def weight(self, stem: str) -> float:
+        return math.log((self.total + 1) / (self.counts.get(stem, 0) + 1)) + 1.0
+
+
+@dataclass(frozen=True)
+class Candidate:
+    source: int  # index of its passage among the chunks, from 0
+    text: str
+    relevance: float
+    coverage: float
+    typed: bool
+    drafted: bool = False  # written by the model and confirmed by the claim check
+
+
+@dataclass
+class Composition:
+    chosen: list[Candidate] = field(default_factory=list)
+    why: str = ""  # set when no sentence answers the question
+    premise: str = ""  # a name or year of the question the sources contradict
+
+
+def _stems(text: str) -> set[str]:
+    return {_stem(w) for w in _WORD.findall(text.lower().replace("**", ""))}
+
+
+@lru_cache(maxsize=65536)
+def _stem(term: str) -> str:
+    return str(_stemmer().stemWord(term))
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Any:
+    import Stemmer  # PyStemmer (Snowball), which the BM25 index already uses
+
+    return Stemmer.Stemmer("english")
+
+
+def coverage(
+    want: Asked, sentence: str, context: str, rarity: Rarity | None = None, skip: str = ""
+) -> float:
+    """Share of the question's subject words in the sentence, each weighted by its rarity; words
+    found only in ``context`` (the passage's title and heading, or the whole passage) count half.
+    ``skip`` leaves out the words of a name the question is wrong about."""
+    terms = [t for t in want.terms if not skip or t not in skip.lower()]
+    if not terms:
+        return 1.0
+    own, around = _stems(sentence), _stems(context)
+    score = total = 0.0
+    for term in terms:
+        stem = _stem(term)
+        weight = rarity.weight(stem) if rarity else 1.0
+        total += weight
+        score += weight if stem in own else weight / 2 if stem in around else 0.0
+    return score / total
+
+
+def clean(sentence: str) -> str:
+    text = " ".join(_LABEL.sub("", sentence).replace("**", "").lstrip("-*• ").split())
+    return text.rstrip(".;:").strip()
+
+
+def passage_sentences(chunks: Sequence[Chunk]) -> list[tuple[int, str]]:
+    """The sentences of the passages that can state a fact: not headings, source lists or
+    questions."""
+    found = []
+    for i, chunk in enumerate(chunks):
+        for raw in split_sentences(chunk.text):
+            text = clean(raw)
+            heading = raw.lstrip().startswith("#")
+            if len(text.split()) >= 4 and not heading and not _NOT_AN_ANSWER.search(text):
+                found.append((i, text))
+    return found
+
+
+def drafted_units(
+    sentences: Sequence[SentenceSupport], chunks: Sequence[Chunk]
+) -> list[tuple[int, str, bool]]:
+    """The model's sentences that the claim check found supported, with their passage."""
+    index = {c.id: i for i, c in enumerate(chunks)}
+    return [
+        (index[s.chunk_ids[0]], clean(s.text), True) for s in sentences
+        if s.support == "supported" and s.chunk_ids and s.chunk_ids[0] in index
+    ]  # fmt: skip
+
+
+def score(
+    want: Asked, query: str, chunks: Sequence[Chunk], units: list[tuple[int, str, bool]],
+    embedder: Similarity, rarity: Rarity | None = None,
+) -> list[Candidate]:  # fmt: skip
+    """``units`` are (passage index, sentence, drafted by the model); best first."""
+    if not units:
+        return []
+    vectors = embedder.embed_documents([query, *(s for _, s, _ in units)])
+    found = []
+    for (i, sentence, drafted), vec in zip(units, vectors[1:], strict=True):
+        chunk = chunks[i]
+        sim = sum(a * b for a, b in zip(vectors[0], vec, strict=True))
+        cover = coverage(want, sentence, f"{chunk.title} {chunk.heading}", rarity)
+        typed = answers_kind(want, sentence)
+        relevance = sim + COVERAGE_WEIGHT * cover + TYPED_BONUS * typed + DRAFTED_BONUS * drafted
+        found.append(Candidate(i, sentence, round(relevance, 4), cover, typed, drafted))
+    return sorted(found, key=lambda c: -c.relevance)
+
+
+def compose(
+    want: Asked, candidates: list[Candidate], chunks: Sequence[Chunk], rarity: Rarity | None = None
+) -> Composition:
+    missing = _unknown_codes(want, chunks)
+    if missing:
+        return Composition(why=f"no indexed source mentions {', '.join(missing)}")
+    pool = [c for c in candidates if c.typed] if want.kind != "fact" else candidates
+    if not pool or pool[0].relevance < ANSWER_FLOOR:
+        return Composition(why=_why_not(want, candidates, chunks))
+    best = pool[0]
+    premise = _contradicted(want, best, chunks)
+    chunk = chunks[best.source]
+    around = f"{chunk.title} {chunk.heading} {chunk.text}"
+    if coverage(want, best.text, around, rarity, skip=premise) < COVERAGE_FLOOR:
+        return Composition(why=_why_not(want, candidates, chunks))
+    chosen = [best]
+    floor = best.relevance * MARGIN
+    for c in candidates:
+        if len(chosen) >= MAX_SENTENCES or c.relevance < floor:
+            break
+        if (c.typed or want.kind == "fact") and (not want.comparison or _adds(want, chosen, c)):
+            _add(chosen, c)
+    if want.comparison:
+        _cover_both_sides(want, candidates, chunks, chosen, floor * 0.85)
+    return Composition(chosen=chosen, premise=premise)
+
+
+def _adds(want: Asked, chosen: list[Candidate], candidate: Candidate) -> bool:
+    """A comparison's further sentence must bring a word of the question the others lack."""
+    have = set().union(*(_stems(c.text) for c in chosen))
+    return any(_stem(t) in _stems(candidate.text) - have for t in want.terms)
+
+
+def _add(chosen: list[Candidate], candidate: Candidate) -> None:
+    if len(chosen) < MAX_SENTENCES and all(
+        candidate.text not in c.text and c.text not in candidate.text for c in chosen
+    ):
+        chosen.append(candidate)
+
+
+def _cover_both_sides(
+    want: Asked, candidates: list[Candidate], chunks: Sequence[Chunk],
+    chosen: list[Candidate], floor: float,
+) -> None:  # fmt: skip
+    """A comparison needs a sentence for each side it names."""
+    for name in want.names:
+        if _generic(name) or any(mentions(_in_context(c, chunks), name) for c in chosen):
+            continue
+        side = next(
+            (c for c in candidates if c.relevance >= floor and mentions(c.text, name)), None
+        )
+        if side is not None:
+            if len(chosen) >= MAX_SENTENCES:
+                chosen.pop()
+            _add(chosen, side)
+
+
+def _in_context(c: Candidate, chunks: Sequence[Chunk]) -> str:
+    chunk = chunks[c.source]
+    return f"{c.text} {chunk.title} {chunk.heading}"
+
+
+def _unknown_codes(want: Asked, chunks: Sequence[Chunk]) -> list[str]:
+    """Model or chip names of the question (K9, 990Q) that no retrieved passage mentions: the
+    question is about something the sources do not hold."""
+    every = " ".join(f"{c.title} {c.heading} {c.text}" for c in chunks)
+    return [n for n in want.names if _CODE.search(n) and not mentions(every, n)]
+
+
+def _contradicted(want: Asked, best: Candidate, chunks: Sequence[Chunk]) -> str:
+    """A name or year the question ties to its subject that no retrieved passage ties to it
+    (none names both) while the answering passage names the subject: the premise is wrong
+    ("Baidu's DeepSeek-V3", "the 2019 V3 model")."""
+    texts = [f"{c.title} {c.heading} {c.text}" for c in chunks]
+    subjects = [n for n in want.names if mentions(texts[best.source], n) and not _generic(n)]
+    if not subjects:
+        return ""
+    suspects = [n for n in want.names if n not in subjects and not _generic(n)]
+    if want.kind != "date":
+        suspects += _YEAR.findall(want.question)
+    for suspect in suspects:
+        if not any(mentions(t, suspect) and any(mentions(t, s) for s in subjects) for t in texts):
+            return suspect
+    return ""
+
+
+def _generic(name: str) -> bool:
+    """Names too common to say what a question is about (AI, US, China)."""
+    return name.lower() in _COMMON or len(name) < 2
+
+
+def _why_not(want: Asked, candidates: list[Candidate], chunks: Sequence[Chunk]) -> str:
+    titles = list(dict.fromkeys(chunks[c.source].title for c in candidates[:6]))
+    about = "; ".join(t.split(":")[0] for t in titles[:2])
+    gap = {
+        "date": "the date asked for",
+        "figure": "the figure asked for",
+        "name": "the name asked for",
+        "fact": "an answer to this question",
+    }[want.kind]
+    uncovered = sorted(
+        t for t in want.terms
+        if len(t) >= 5 and not t.endswith("ly") and not t.isdigit()
+        and not any(_stem(t) in _stems(f"{ch.title} {ch.text}") for ch in chunks)
+    )  # fmt: skip
+    detail = f" (nothing on {', '.join(uncovered[:3])})" if uncovered else ""
+    if not about:
+        return f"no passage states {gap}{detail}"
+    return f"the sources cover {about}, but no passage states {gap}{detail}"

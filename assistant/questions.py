@@ -1,0 +1,174 @@
+"""What a question asks for: the type of answer ("when" wants a date, "how much" a figure, "which
+company" an organisation, a comparison both sides), the words that say what it is about, and the
+names and values it takes for granted (a premise the sources may contradict)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from assistant.citing import key_terms
+
+Kind = Literal["date", "figure", "name", "fact"]
+
+_DATE_Q = re.compile(
+    r"^\s*(?:and\s+|but\s+|so\s+)?(?:since\s+|by\s+|until\s+)?when\b|\b(?:what|which)\s+"
+    r"(?:date|day|month|year|time)\b|\bsince when\b|\bhow long ago\b|\bin what year\b",
+    re.I,
+)
+_FIGURE_Q = re.compile(
+    r"\bhow\s+(?:much|many|big|large|long|fast|high|low|far|small|expensive|often|old)\b|"
+    r"\bby how\b|\b(?:what|which)\s+(?:[\w\-]+\s+){0,2}(?:share|percentage|proportion|"
+    r"fraction|price|figure|amount|sum|size|number|total|value|rate|cost|valuation|threshold|count|speed|capacity|level|stake)\b|"
+    r"\bwhat\s+was\s+the\s+(?:size|value|price|cost|total|amount)\b",
+    re.I,
+)
+_NAME_Q = re.compile(
+    r"^\s*(?:and\s+)?(?:who|whom|whose)\b|\b(?:which|what)\s+(?:[a-z\-]+\s+){0,2}(?:company|"
+    r"companies|firm|firms|lab|labs|laboratory|organi[sz]ations?|agency|agencies|startups?|"
+    r"start-ups?|fund|university|universities|universit|group|maker|makers|country|countries|"
+    r"government|team|investors?|designer|manufacturer|foundry|body|regulator|ministry|"
+    r"department|person|people|executive|hedge fund)\b",
+    re.I,
+)
+_COMPARE_Q = re.compile(
+    r"\bcompar|\bdiffer|\bversus\b|\bvs\.?\b|\bmore than\b|\bless than\b|\bbigger\b|\blarger\b|"
+    r"\bsmaller\b|\bearlier\b|\blater than\b|\bwhich came first\b|\bboth\b|\bhow does .+ stack\b|"
+    r"\bagainst\b|\bwhile\b",
+    re.I,
+)
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*"  # fmt: skip
+_DATE_VALUE = re.compile(
+    rf"\b(?:\d{{1,2}}\s+{_MONTH}\.?\s+(?:19|20)\d\d|{_MONTH}\.?\s+\d{{1,2}},?\s+(?:19|20)\d\d|"
+    rf"{_MONTH}\.?\s+(?:19|20)\d\d|(?:19|20)\d\d-\d\d(?:-\d\d)?|(?:19|20)\d\d)\b",
+    re.I,
+)
+_FIGURE_VALUE = re.compile(
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
+    r"forty|fifty|hundred|thousand|million|billion|trillion|dozen|half|double|doubled|triple|"
+    r"tripled)\b",
+    re.I,
+)
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# A quantity, not part of a name (H800, NXT:2050i) and not a date: "46", "$5.5", "128K", "97%".
+_QUANTITY = re.compile(r"(?<![A-Za-z:\-\d.,])\d+(?:[.,]\d+)*(?:[KMB]\b|(?![A-Za-z\d]))")
+_NAME_VALUE = re.compile(r"\b[A-Z][A-Za-z0-9&\-]*[A-Za-z0-9]|\b[A-Z]{2,}\b")
+# Words a question uses to ask, not to say what it is about.
+_ASKING = frozenset(
+    (
+        "much many big large long fast high low far date day month year time what which when "
+        "who whom whose why how did does do was were according roughly approximately around "
+        "exactly first size total number figure amount price share percentage company companies "
+        "firm organisation organization say said tell know named name called give gave make "
+        "made get got put reported report stated state happen happened take took come came"
+    ).split()
+)
+_QUESTION_START = frozenset(
+    "what which when who whom whose why how where is are was were did does do and but so "
+    "under after before by in on from for according to of the a an".split()
+)
+# Another way of naming the same actor; a question that says "Beijing" is not wrong about China.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "beijing": ("china", "chinese", "prc"),
+    "washington": ("us", "u.s.", "united states", "american", "america", "biden", "trump"),
+    "commerce": ("bis", "commerce"),
+    "tokyo": ("japan", "japanese"),
+    "the hague": ("dutch", "netherlands"),
+    "dutch": ("netherlands",),
+    "american": ("us", "united states"),
+    "chinese": ("china",),
+    "us": ("united states", "american", "u.s."),
+    "america": ("us", "united states"),
+}
+
+
+@dataclass(frozen=True)
+class Asked:
+    question: str
+    kind: Kind
+    comparison: bool
+    terms: frozenset[str]  # what the question is about (asking words left out)
+    names: tuple[str, ...]  # capitalised names and codes it mentions (Nvidia, H20, BIS)
+    values: tuple[str, ...]  # dates and figures it states itself
+
+
+def asked(question: str, context: str = "") -> Asked:
+    """What ``question`` asks; ``context`` (the standalone form of a follow-up) adds the words
+    that say what it is about."""
+    main = _main_clause(question)
+    if _DATE_Q.search(main):
+        kind: Kind = "date"
+    elif _FIGURE_Q.search(main):
+        kind = "figure"
+    elif _NAME_Q.search(main):
+        kind = "name"
+    else:
+        kind = "fact"
+    return Asked(
+        question=question,
+        kind=kind,
+        comparison=bool(_COMPARE_Q.search(question)),
+        terms=frozenset(t for t in key_terms(f"{question} {context}") if t not in _ASKING),
+        names=tuple(dict.fromkeys(names_in(question))),
+        values=tuple(dict.fromkeys(_NUMBER.findall(question))),
+    )
+
+
+def _main_clause(question: str) -> str:
+    """ "When Commerce first restricted chips, what rate ...?" asks for the rate, not a date."""
+    head, sep, tail = question.partition(", ")
+    if (
+        sep
+        and re.match(r"^(when|after|before|since|under|according|in|by)\b", head, re.I)
+        and (re.search(r"\b(what|which|who|how|when)\b", tail, re.I))
+    ):
+        return tail
+    return question
+
+
+def names_in(text: str) -> list[str]:
+    """Capitalised words and codes, leaving out the first word of a sentence when it is only a
+    question or sentence opener."""
+    found: list[str] = []
+    for m in _NAME_VALUE.finditer(text):
+        word = m.group(0)
+        before = text[: m.start()].rstrip()
+        opener = not before or before[-1] in ".?!:;\"'(“"
+        if opener and word.lower() in _QUESTION_START:
+            continue
+        if word.lower() in _QUESTION_START and not word.isupper():
+            continue
+        if (
+            found
+            and text[m.start() - 1 : m.start()] == " "
+            and text[: m.start() - 1].endswith(found[-1])
+        ):
+            found[-1] = f"{found[-1]} {word}"  # "South Korea", "Moore Threads"
+        else:
+            found.append(word)
+    return found
+
+
+def answers_kind(want: Asked, sentence: str) -> bool:
+    """True when ``sentence`` holds an answer of the asked type that the question does not
+    already state (a "when" question about "2023" is not answered by "in 2023" alone)."""
+    if want.kind == "date":
+        dates = {m.group(0).lower() for m in _DATE_VALUE.finditer(sentence)}
+        given = {m.group(0).lower() for m in _DATE_VALUE.finditer(want.question)}
+        return bool(dates - given)
+    if want.kind == "figure":
+        undated = _DATE_VALUE.sub(" ", sentence)
+        quantities = set(_QUANTITY.findall(undated)) - set(want.values)
+        return bool(quantities) or bool(_FIGURE_VALUE.search(_NUMBER.sub(" ", undated)))
+    if want.kind == "name":
+        asked_names = {n.lower() for n in want.names}
+        return any(n.lower() not in asked_names for n in names_in(sentence))
+    return True
+
+
+def mentions(text: str, name: str) -> bool:
+    """``name`` (or a usual other name for it) appears in ``text``."""
+    lowered = text.lower()
+    options = (name.lower(), *ALIASES.get(name.lower(), ()))
+    return any(re.search(rf"(?<![a-z0-9]){re.escape(o)}(?![a-z0-9])", lowered) for o in options)
