@@ -739,7 +739,8 @@ class WebChat:
     def _index_state(self) -> str:
         status = self.bot.status()
         if not status.exists:
-            return esc(f"No index yet at {status.where}. Build one with `assistant index`.")
+            where = scrub_paths(status.where)  # every visitor sees this: no server folders
+            return esc(f"No index yet at {where}. Build one with `assistant index`.")
         built = status.built_at.replace("T", " ")[:16]
         text = f"{status.documents} documents · {status.chunks} passages · built {built}"
         pending = sum(len(paths) for paths in status.changed_since.values())
