@@ -71,6 +71,7 @@ _NUMBER_WORDS = {
     "half": 0.5,
 }
 _PERCENT = ("%", "percent", "per")
+_CURRENCY = ("$", "US$", "€", "£", "¥")
 # Names that stand for one another: a country, its adjective and its usual abbreviations.
 _ALIASES = {
     "us": "us", "u.s.": "us", "u.s.a.": "us", "usa": "us", "america": "us", "american": "us",
@@ -298,7 +299,11 @@ def _read_figures(reading: Reading, used: set[int]) -> None:
         percent = end < len(toks) and toks[end].low in _PERCENT
         used.update(range(i, end))
         key = f"{value:.6g}{'%' if percent else ''}"
-        reading.facts.append(Fact("figure", key, " ".join(t.text for t in toks[i:end]), i, end))
+        start = i - 1 if i and toks[i - 1].text in _CURRENCY else i
+        written = " ".join(t.text for t in toks[i:end])
+        if start < i:
+            written = toks[start].text + written
+        reading.facts.append(Fact("figure", key, written, i, end))
 
 
 def _followed_by_scale(toks: list[Token], i: int) -> bool:
@@ -370,7 +375,7 @@ def _name_parts(tok: Token) -> list[str]:
 def name_found(key: str, words: set[str]) -> bool:
     """``key`` is written in ``words``: directly, through an alias, as the stem of a longer model
     name (qwen in qwen2.5-72b), or, for a hyphenated name, part by part."""
-    if key in words or any(_ALIASES.get(w) == key for w in words):
+    if key in words or any(_ALIASES.get(w) == key or key in w.split("-") for w in words):
         return True
     if any(
         w.startswith(key) and w[len(key) : len(key) + 1] in ("-", ".", "2", "3", "4", "1")
@@ -412,7 +417,7 @@ def _dates(claim: Reading, span: Reading, ctx: Reading) -> list[Mismatch]:
         found = any(_fits(when, d, years) for d in span.dates)
         # The title's dates stand in only for a span that gives none of its own.
         if not found and (span.dates or not any(_fits(when, d, years) for d in ctx.dates)):
-            near = _nearest_date(span.dates, when)
+            near = _nearest_date(claim, span, when)
             given = f"gives {near}" if near else "gives no such date"
             out.append(Mismatch("date", f"the passage {given}, not {when.text}"))
     if out:
@@ -466,11 +471,14 @@ def _fits(claim: When, given: When, years: set[int]) -> bool:
     )
 
 
-def _nearest_date(dates: list[When], claim: When) -> str:
-    def closeness(d: When) -> int:
-        return (d.year == claim.year) + 2 * (d.month == claim.month) + (d.day == claim.day)
+def _nearest_date(claim: Reading, span: Reading, when: When) -> str:
+    """The span's date that stands where the claim's does, or failing that the most alike."""
 
-    return max(dates, key=closeness).text if dates else ""
+    def rank(d: When) -> tuple[float, int]:
+        alike = (d.year == when.year) + 2 * (d.month == when.month) + (d.day == when.day)
+        return _affinity(claim, when.pos, span, d.pos), alike
+
+    return max(span.dates, key=rank).text if span.dates else ""
 
 
 def _figures(claim: Reading, span: Reading) -> list[Mismatch]:
@@ -606,15 +614,15 @@ def _descriptors(claim: Reading, span: Reading) -> list[Mismatch]:
         if not any(claim.tokens[k].low in _DETERMINERS for k in range(max(0, pos - 4), pos - 1)):
             continue
         holders = _holders(span, _stem(noun.low))
-        if holders and not any(name_found(fact.key, {h}) for h in holders):
-            who = " or ".join(sorted({h for h in holders}))
+        if holders and not any(name_found(fact.key, {h.key}) for h in holders):
+            who = " or ".join(sorted({h.text for h in holders}))
             out.append(
                 Mismatch("name", f"the passage calls {who} the {noun.text}, not {fact.text}")
             )
     return out
 
 
-def _holders(span: Reading, noun: str) -> set[str]:
+def _holders(span: Reading, noun: str) -> set[Fact]:
     """Names the span attaches ``noun`` to: "startup DeepSeek", "DeepSeek, a Chinese startup"."""
     names = {f.pos: f for f in span.facts if f.kind == "name"}
     out = set()
@@ -622,13 +630,13 @@ def _holders(span: Reading, noun: str) -> set[str]:
         if _stem(tok.low) != noun:
             continue
         if i + 1 in names:
-            out.add(names[i + 1].key)
+            out.add(names[i + 1])
             continue
         j = i - 1
         while j >= 0 and j >= i - 5 and span.tokens[j].text != ",":
             j -= 1
         if j >= 1 and span.tokens[j].text == "," and j - 1 in names:
-            out.add(names[j - 1].key)
+            out.add(names[j - 1])
     return out
 
 
