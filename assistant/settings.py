@@ -155,10 +155,18 @@ class LLMSettings(_Group):
 class WebSettings(_Group):
     host: str = Field("127.0.0.1", description="Address the web chat listens on.")
     port: int = Field(7860, ge=1, le=65535, description="Port of the web chat and API.")
-    auth: str | None = Field(None, description="'user:password' to require a login.")
+    auth: SecretStr | None = Field(
+        None, description="'user:password' to require a login (also asked by /v1 without a token)."
+    )
     api_token: SecretStr | None = Field(None, description="Bearer token for the HTTP API.")
     uploads: bool = Field(False, description="Let web users add documents to the corpus.")
     max_upload_mb: float = Field(10.0, gt=0, le=512, description="Largest accepted upload.")
+    uploads_quota_mb: float = Field(
+        200.0, gt=0, le=100_000, description="Most space all uploaded documents may take."
+    )
+    login_attempts: int = Field(
+        10, ge=1, le=1000, description="Failed logins per address per 15 minutes before a wait."
+    )
     concurrency: int = Field(2, ge=1, le=64, description="Answers generated at once.")
     queue_size: int = Field(64, ge=1, le=10000, description="Requests waiting before refusal.")
 
