@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 from urllib.parse import quote
 
@@ -18,6 +18,10 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”')\]]*\s+(?=[\"“(\[]?[A-Z0-9])")
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-]+|\d+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_LOWER_START = re.compile(r"(?<=[\w)\]%])\.\s+(?=[a-z])")
+_ABBREVIATIONS = frozenset(
+    "vs approx etc cf no nos fig al inc co corp ltd jr sr st mr ms dr".split()
+)
 _STOP = frozenset(
     (
         "a an and are as at be been but by can could did do does for from had has have he her his "
@@ -29,6 +33,7 @@ _STOP = frozenset(
 )
 SUPPORTED_OVERLAP, WEAK_OVERLAP = 0.6, 0.35
 SUPPORTED_SIM, WEAK_SIM = 0.72, 0.55
+SPAN_SENTENCES = 3  # most sentences of a passage that may carry one claim
 
 
 class Similarity(Protocol):
@@ -44,6 +49,9 @@ class Evidence:
     start: int  # offset of the quote inside the chunk text
     score: float
     reason: str = ""  # why it is not supported, for a person to read
+    topical: Support = "unsupported"  # what the words alone say, before the facts are checked
+    stated: str = ""  # the sentences of the passage the facts were looked for in
+    context: str = ""  # the passage's title and headings
 
 
 def split_sentences(text: str) -> list[str]:
@@ -63,6 +71,21 @@ def split_sentences(text: str) -> list[str]:
             blocks.append(_BULLET.sub("", line))
         joinable = not line.startswith("#")
     return [s.strip() for block in blocks for s in _SENTENCE_END.split(block) if s.strip()]
+
+
+def answer_sentences(text: str) -> list[str]:
+    """The sentences of an answer. A model (or a list item copied from a passage) may start a
+    sentence in lower case; each is checked on its own, except after an abbreviation."""
+    out = []
+    for sentence in split_sentences(text):
+        start = 0
+        for m in _LOWER_START.finditer(sentence):
+            word = sentence[: m.start()].rsplit(" ", 1)[-1].lower()
+            if "." not in word and word not in _ABBREVIATIONS:
+                out.append(sentence[start : m.start() + 1].strip())
+                start = m.end()
+        out.append(sentence[start:].strip())
+    return [s for s in out if s]
 
 
 def markers(sentence: str) -> list[int]:
@@ -114,10 +137,10 @@ class Checker:
         """How well chunk ``index`` supports ``sentence``: the passage must be about it, and
         every fact of the sentence must be stated by the span that carries it."""
         chunk = self.chunks[index]
-        quote_text, start, best_sim = self.span(sentence, index, vector)
+        quote_text, start, best_sim, stated = self.span(sentence, index, vector)
         context = " ".join((chunk.title, chunk.heading, *_headings(chunk.text)))
         terms = key_terms(sentence)
-        overlap = len(terms & key_terms(f"{quote_text} {context}")) / len(terms) if terms else 0.0
+        overlap = len(terms & key_terms(f"{stated} {context}")) / len(terms) if terms else 0.0
         if overlap >= SUPPORTED_OVERLAP or (best_sim >= SUPPORTED_SIM and overlap >= WEAK_OVERLAP):
             support: Support = "supported"
         elif overlap >= WEAK_OVERLAP or best_sim >= WEAK_SIM:
@@ -125,18 +148,20 @@ class Checker:
         else:
             support = "unsupported"
         score = round(max(overlap, best_sim), 4)
-        reason = ""
+        reason, topical = "", support
         if support != "unsupported":
-            problems = compare(sentence, quote_text, context)
+            problems = compare(sentence, stated, context)
             if problems:
                 support, reason = "unsupported", as_text(problems)
             elif self.judge is not None:
-                support, reason = self.judge.decide(sentence, quote_text, support)
-        return Evidence(support, quote_text, start, score, reason)
+                support, reason = self.judge.decide(sentence, stated, support)
+        return Evidence(support, quote_text, start, score, reason, topical, stated, context)
 
-    def span(self, sentence: str, index: int, vector: list[float]) -> tuple[str, int, float]:
-        """The sentence of chunk ``index`` that carries ``sentence``, joined by a neighbour
-        when that neighbour holds words of the claim the best one lacks."""
+    def span(self, sentence: str, index: int, vector: list[float]) -> tuple[str, int, float, str]:
+        """The sentence of chunk ``index`` that carries ``sentence``, joined by up to two more
+        when they hold words of the claim that the best one lacks (a claim may join two
+        sentences). Returns the quote (the passage from the first to the last of them), its
+        offset, the best similarity, and the chosen sentences alone, which the facts must be in."""
         chunk = self.chunks[index]
         units = [
             (unit, max(pos, 0), sum(a * b for a, b in zip(vector, uvec, strict=True)))
@@ -144,22 +169,40 @@ class Checker:
             if ci == index
         ]
         if not units:
-            return chunk.text[:200], 0, -1.0
+            return chunk.text[:200], 0, -1.0, chunk.text[:200]
         terms = key_terms(sentence) | numbers(sentence)
         covered = [terms & (key_terms(u) | numbers(u)) for u, _, _ in units]
         best = max(
             range(len(units)), key=lambda k: units[k][2] + len(covered[k]) / (len(terms) or 1)
         )
-        text, start, sim = units[best]
-        missing = terms - covered[best]
-        for k in (best - 1, best + 1):
-            if 0 <= k < len(units) and len(covered[k] & missing) >= 2:
-                lo, hi = sorted((units[k], units[best]), key=lambda u: u[1])
-                joined = chunk.text[lo[1] : hi[1] + len(hi[0])]
-                text = joined if hi[0] in joined and lo[0] in joined else f"{lo[0]} {hi[0]}"
-                start, missing = lo[1], missing - covered[k]
+        chosen = [best]
+        # Only words may pull a sentence in: a figure alone would fetch the one it was swapped for.
+        missing = {t for t in terms - covered[best] if not any(c.isdigit() for c in t)}
+        while len(chosen) < SPAN_SENTENCES:
+            gain = {k: len(covered[k] & missing) for k in range(len(units)) if k not in chosen}
+            pick = max(gain, key=lambda k: (gain[k], -abs(k - best)), default=None)
+            if pick is None or gain[pick] < 2:
                 break
-        return text, start, sim
+            chosen.append(pick)
+            missing -= covered[pick]
+        parts = sorted((units[k] for k in chosen), key=lambda u: u[1])
+        first, last = parts[0], parts[-1]
+        quote_text = chunk.text[first[1] : last[1] + len(last[0])]
+        if not all(u[0] in quote_text for u in parts):
+            quote_text = " ".join(u[0] for u in parts)
+        return quote_text, first[1], units[best][2], " ".join(u[0] for u in parts)
+
+    def joint(self, sentence: str, found: dict[int, Evidence]) -> dict[int, Evidence]:
+        """A sentence citing several passages may take its facts from each of them: checked
+        against their spans together when none states it alone."""
+        topical = {i: e for i, e in found.items() if e.topical != "unsupported"}
+        if len(topical) < 2 or any(e.support != "unsupported" for e in found.values()):
+            return found
+        stated = " ".join(e.stated for e in topical.values())
+        problems = compare(sentence, stated, " ".join(e.context for e in topical.values()))
+        if problems:
+            return found
+        return {i: replace(e, support=e.topical, reason="") for i, e in topical.items()}
 
     def unit_vectors(self) -> list[list[float]]:
         if self._unit_vectors is None:
@@ -182,7 +225,8 @@ def check_answer(
     remote model) is asked about sentences whose facts all check out."""
     checker = Checker(chunks, embedder, judge)
     # Small models repeat themselves: a sentence said twice is kept once.
-    sentences = list({strip_markers(s): s for s in reversed(split_sentences(text))}.values())[::-1]
+    said = answer_sentences(text)
+    sentences = list({strip_markers(s): s for s in reversed(said)}.values())[::-1]
     plain = [strip_markers(s) for s in sentences]
     vectors = embedder.embed_documents(plain) if plain else []
     removed: list[str] = []
@@ -198,6 +242,7 @@ def check_answer(
             else:
                 removed.append(f"[{n}]")
         found = {i: checker.evidence(bare, i, vector) for i in dict.fromkeys(cited)}
+        found = checker.joint(bare, found)
         if not found:
             candidates = {i: checker.evidence(bare, i, vector) for i in range(len(chunks))}
             strong = {i: e for i, e in candidates.items() if e.support == "supported"}
