@@ -59,11 +59,6 @@ class IndexReport:
     switched_from: str | None = None
 
     @property
-    def wrote(self) -> bool:
-        """True when this run changed what the index holds."""
-        return bool(self.added or self.changed or self.renamed or self.removed)
-
-    @property
     def exit_code(self) -> int:
         if self.chunks == 0:
             return EXIT_EMPTY
@@ -149,6 +144,7 @@ class Indexer:
                 self.manifest.set(active=target, model=self.embedder.name, built_at=_now())
                 self.manifest.set(settings=_settings_text(self.settings))
                 self.manifest.unset("building")
+                self.manifest.bump_version()
             if previous:
                 self.store.drop(previous)
                 with self.manifest.transaction():
@@ -156,8 +152,6 @@ class Indexer:
                 report.switched_from = previous
         else:
             self.manifest.set(built_at=_now())
-        if report.wrote or target != previous:  # the version keys the caches of what it holds
-            self.manifest.bump_version()
         report.documents, report.chunks = self.manifest.counts(target)
         report.seconds = round(time.monotonic() - began, 3)
         return report
@@ -316,6 +310,7 @@ class _Run:
         keep = {c.id for c in chunks}
         ix.store.delete(self.target, [cid for cid in old_ids if cid not in keep])
         with ix.manifest.transaction():
+            ix.manifest.bump_version()  # with the rows: a crash before them redoes the writes
             for entry, cs, moved_from, _ in self.pending:
                 if moved_from:
                     ix.manifest.forget_file(self.target, moved_from)
@@ -326,6 +321,7 @@ class _Run:
         ix = self.ix
         ix.store.delete(self.target, ix.manifest.chunk_ids(self.target, path))
         with ix.manifest.transaction():
+            ix.manifest.bump_version()
             ix.manifest.forget_file(self.target, path)
 
 

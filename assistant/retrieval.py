@@ -3,10 +3,14 @@ per-document cap, metadata filters and a relevance floor."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.embedding import Embedder
@@ -14,7 +18,7 @@ from assistant.errors import IndexMissingError
 from assistant.manifest import Manifest
 from assistant.records import Chunk, Filters, Hit
 from assistant.settings import RetrievalSettings, SearchMode
-from assistant.store import Store, Where
+from assistant.store import Store, Where, from_metadata, to_metadata
 
 if TYPE_CHECKING:
     from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -40,22 +44,56 @@ class SearchResult:
 
 
 class _Lexical:
-    """A BM25 index over every chunk of one collection version, built on first use."""
+    """A BM25 index over every chunk of one collection version, built on first use and kept on
+    disk beside the manifest, so a new process loads it instead of reading the whole store."""
 
-    def __init__(self, chunks: list[Chunk]) -> None:
+    def __init__(self, chunks: list[Chunk], bm25: Any = None) -> None:
         import bm25s
         import Stemmer
 
-        from assistant.chunking import embedding_text  # its text splitter is slow to import
-
         self.chunks = chunks
         self.stemmer = Stemmer.Stemmer("english")
-        tokens = bm25s.tokenize(
-            [embedding_text(c) for c in chunks], stopwords="en", stemmer=self.stemmer,
-            show_progress=False,
-        )  # fmt: skip
-        self.bm25 = bm25s.BM25()
-        self.bm25.index(tokens, show_progress=False)
+        if bm25 is None:
+            from assistant.chunking import embedding_text  # its text splitter is slow to import
+
+            tokens = bm25s.tokenize(
+                [embedding_text(c) for c in chunks], stopwords="en", stemmer=self.stemmer,
+                show_progress=False,
+            )  # fmt: skip
+            bm25 = bm25s.BM25()
+            bm25.index(tokens, show_progress=False)
+        self.bm25 = bm25
+
+    @classmethod
+    def load(cls, folder: Path) -> _Lexical | None:
+        import bm25s
+
+        try:
+            bm25 = bm25s.BM25.load(str(folder), load_corpus=True, show_progress=False)
+            rows = bm25.corpus
+            return cls([from_metadata(r["id"], r["text"], r["meta"]) for r in rows], bm25)
+        except (OSError, ValueError, KeyError, TypeError):  # missing, pruned meanwhile, damaged
+            return None
+
+    def save(self, folder: Path) -> None:
+        """Written beside and renamed into place: a reader never sees half of it. Best effort,
+        since the index can always be built again from the store."""
+        rows = [{"id": c.id, "text": c.text, "meta": to_metadata(c)} for c in self.chunks]
+        try:
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            staged = tempfile.mkdtemp(dir=folder.parent, prefix=".partial-")
+            try:
+                self.bm25.save(
+                    staged, corpus=rows, show_progress=False, raise_on_serialization_error=True
+                )
+                os.rename(staged, folder)  # refused when another process was first: fine
+            finally:
+                shutil.rmtree(staged, ignore_errors=True)
+            for old in folder.parent.iterdir():  # earlier versions are of no further use
+                if old != folder and not old.name.startswith("."):
+                    shutil.rmtree(old, ignore_errors=True)
+        except (OSError, TypeError):
+            pass
 
     def rank(self, query: str, n: int, filters: Filters) -> list[tuple[Chunk, float]]:
         import bm25s
@@ -144,10 +182,16 @@ class Retriever:
         return self.lexical(name).rank(query, n, filters)
 
     def lexical(self, name: str) -> _Lexical:
+        # The version changes in the same transaction as every write, so it names the contents.
         key = f"{name}@{self.manifest.get('version')}"
         with self._lock:
             if self._lexical is None or self._lexical[0] != key:
-                self._lexical = (key, _Lexical(list(self.store.scan(name))))
+                folder = self.manifest.path.parent / "bm25" / key
+                found = _Lexical.load(folder)
+                if found is None:
+                    found = _Lexical(list(self.store.scan(name)))
+                    found.save(folder)
+                self._lexical = (key, found)
             return self._lexical[1]
 
 

@@ -104,6 +104,25 @@ def test_index_with_nothing_changed_loads_neither_the_model_nor_the_store(
     assert "chromadb" in runs[0].stdout  # the first run, which wrote, did open the store
 
 
+def test_a_new_process_loads_the_saved_bm25_index_and_never_a_stale_one(
+    bot: Assistant, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bot.index()
+    first = [h.chunk.id for h in bot.search("gallium germanium licences", mode="bm25").hits]
+    later = Assistant(bot.settings, embedder=HashEmbedder())  # as a new process would
+
+    def no_scan(name: str) -> None:
+        raise AssertionError("the BM25 index was rebuilt from the store")
+
+    monkeypatch.setattr(later.store, "scan", no_scan)
+    assert [h.chunk.id for h in later.search("gallium germanium licences", mode="bm25")] == first
+    monkeypatch.undo()
+    (corpus / "minerals.txt").write_text("Antimony exports were licensed from September 2024.\n")
+    bot.index()
+    hits = later.search("antimony exports licensed", mode="bm25").hits
+    assert hits and hits[0].chunk.source == "minerals.txt" and "Antimony" in hits[0].chunk.text
+
+
 def test_rename_is_not_re_embedded_and_duplicates_are_skipped(bot: Assistant, corpus: Path) -> None:
     bot.index()
     (corpus / "minerals.txt").rename(corpus / "critical-minerals.txt")

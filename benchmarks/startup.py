@@ -1,0 +1,133 @@
+"""Start-up benchmark (issue 12): seconds from the shell, each command in a new process, for
+
+- ``ask`` with ``--backend extractive`` (everything but the model: imports, store, embedder,
+  BM25, the answer and its check), and with the local model when ``--local-model`` is given;
+- ``search``;
+- ``index`` with one file changed, and with nothing changed;
+
+before and after the start-up changes, interleaved round by round so both meet the same machine
+load. "before" is the code at ``--before`` (the commit preceding the changes), checked out in a
+temporary git worktree and run with this same Python; "after" is this working tree. Each variant
+gets its own copy of one index built beforehand, over a copy of the corpus, so nothing the team
+uses is touched. Prints the median, the spread, and the ratio before/after.
+
+    python benchmarks/startup.py [--runs 5] [--before REV] [--local-model]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BEFORE = "81c9da9"  # the last commit before the start-up changes
+EDITED = "briefs/nvidia-h20-china-chip.md"
+ADDED_LINE = "\nThe start-up benchmark adds this sentence to change one file.\n"
+QUESTION = "Which Nvidia chips were made for China after the 2022 rules?"
+
+
+def commands(local_model: bool) -> dict[str, list[str]]:
+    found = {  # in this order: the first index catches up with the change, the second has none
+        "index, one file changed": ["index"],
+        "index, nothing changed": ["index"],
+        "search": ["search", "export controls on HBM"],
+        "ask --backend extractive": ["ask", QUESTION, "--backend", "extractive"],
+    }
+    if local_model:
+        found["ask (local model)"] = ["ask", QUESTION, "--backend", "llamacpp"]
+    return found
+
+
+def run(code: Path, work: Path, name: str, args: list[str]) -> float:
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(code),
+        "ASSISTANT_CORPUS__PATH": str(work / "corpus"),
+        "ASSISTANT_INDEX__PATH": str(work / f"index-{name}"),
+    }
+    began = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "assistant", *args], cwd=work, env=env,
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    seconds = time.perf_counter() - began
+    if done.returncode != 0:
+        raise SystemExit(f"{name}: `assistant {' '.join(args)}` failed: {done.stderr[-500:]}")
+    return seconds
+
+
+def flip(corpus: Path, original: str) -> None:
+    """Changes the one edited file to its other version: with or without the added line."""
+    path = corpus / EDITED
+    text = path.read_text(encoding="utf-8")
+    path.write_text(original if text != original else original + ADDED_LINE, encoding="utf-8")
+
+
+def one_round(
+    variants: dict[str, Path], work: Path, todo: dict[str, list[str]], original: str
+) -> dict[tuple[str, str], float]:
+    flip(work / "corpus", original)  # every variant's index is now one file behind
+    times = {}
+    for name, code in variants.items():
+        for label, args in todo.items():
+            times[(name, label)] = run(code, work, name, args)
+    return times
+
+
+def report(todo: dict[str, list[str]], times: dict[tuple[str, str], list[float]]) -> None:
+    print(f"{'command':28} {'before s':>16} {'after s':>16} {'before/after':>13}")
+    for label in todo:
+        before, after = times[("before", label)], times[("after", label)]
+        b, a = statistics.median(before), statistics.median(after)
+        print(
+            f"{label:28} {b:7.2f} ({min(before):.2f}-{max(before):.2f})"
+            f" {a:7.2f} ({min(after):.2f}-{max(after):.2f}) {b / a:12.2f}x"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="measured rounds (after one warm-up)")
+    parser.add_argument("--before", default=BEFORE, help="git revision measured as 'before'")
+    parser.add_argument("--local-model", action="store_true", help="also time ask with llamacpp")
+    args = parser.parse_args()
+    todo = commands(args.local_model)
+    with tempfile.TemporaryDirectory(prefix="startup-bench-") as tmp:
+        work = Path(tmp)
+        before = work / "before-code"
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", str(before), args.before],
+            cwd=REPO, check=True, capture_output=True,
+        )  # fmt: skip
+        try:
+            variants = {"before": before, "after": REPO}
+            shutil.copytree(REPO / "corpus", work / "corpus")
+            original = (work / "corpus" / EDITED).read_text(encoding="utf-8")
+            print("building the index once (after's code) ...", file=sys.stderr)
+            run(REPO, work, "built", ["index"])
+            for name in variants:
+                shutil.copytree(work / "index-built", work / f"index-{name}")
+            one_round(variants, work, todo, original)  # warm-up: file cache, compiled model
+            times: dict[tuple[str, str], list[float]] = {}
+            for n in range(args.runs):
+                print(f"round {n + 1}/{args.runs}", file=sys.stderr)
+                for key, seconds in one_round(variants, work, todo, original).items():
+                    times.setdefault(key, []).append(seconds)
+        finally:
+            subprocess.run(
+                ["git", "worktree", "remove", "--force", str(before)], cwd=REPO,
+                capture_output=True,
+            )  # fmt: skip
+    print(f"before: {args.before}; after: the working tree; median of {args.runs} cold runs")
+    report(todo, times)
+
+
+if __name__ == "__main__":
+    main()
