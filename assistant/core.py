@@ -131,7 +131,7 @@ class Assistant:
         return any(status.changed_since.values())
 
     def _changes(self, active: str) -> dict[str, list[str]]:
-        from assistant.indexing import file_hash
+        from assistant.indexing import file_hash, is_unchanged
         from assistant.loading import scan
 
         root = self.settings.corpus.path
@@ -139,8 +139,9 @@ class Assistant:
         paths = scan(root, self.settings.corpus) if root.is_dir() else []
         seen = {p.relative_to(root).as_posix(): p for p in paths}
         changed = [
-            rel for rel, p in seen.items()
-            if rel in known and file_hash(p.read_bytes()) != known[rel].doc_hash
+            rel for rel, p in seen.items()  # a file with its indexed size and mtime is not read
+            if rel in known and not is_unchanged(known[rel], p.stat())
+            and file_hash(p.read_bytes()) != known[rel].doc_hash
         ]  # fmt: skip
         return {
             "new": sorted(rel for rel in seen if rel not in known),
