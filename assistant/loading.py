@@ -33,9 +33,9 @@ SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".text":
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*\r?\n", re.DOTALL)
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")
 _FENCE = re.compile(r"^(```|~~~)")
-_BOMS = [(codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF32_LE, "utf-32"),
-         (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
-         (codecs.BOM_UTF16_BE, "utf-16")]  # fmt: skip
+_BOMS = [(codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF32_LE, "utf-32-le"),
+         (codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF16_LE, "utf-16-le"),
+         (codecs.BOM_UTF16_BE, "utf-16-be")]  # fmt: skip
 _META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([a-zA-Z0-9_:.-]+)""", re.I)
 # What browsers actually decode these labels as (WHATWG Encoding Standard).
 _CHARSET_ALIASES = {"iso-8859-1": "cp1252", "latin1": "cp1252", "latin-1": "cp1252",
@@ -101,7 +101,9 @@ def decode_text(data: bytes, rel: str, html: bool = False, declared: str = "") -
     that decodes as no text at all is refused."""
     for bom, codec in _BOMS:
         if data.startswith(bom):
-            return data[len(bom) :].decode(codec.replace("-sig", ""), errors="replace")
+            return data[len(bom) :].decode(codec, errors="replace")
+    if b"\x00" in data[:8192]:  # no text but UTF-16/32, which has a byte-order mark, holds NUL
+        raise _binary(rel)
     labels = [declared] if declared else []
     if html:
         found = _META_CHARSET.search(data[:8192])
@@ -111,12 +113,16 @@ def decode_text(data: bytes, rel: str, html: bool = False, declared: str = "") -
             return data.decode(_CHARSET_ALIASES.get(label.lower(), label))
         except (LookupError, UnicodeDecodeError):
             continue
-    guess = None if b"\x00" in data[:8192] else _guess_encoding(data)
+    guess = _guess_encoding(data)
     if guess is None:
-        raise BadDocumentError(
-            rel, "binary content, not text", "give the file the right extension or remove it"
-        )
+        raise _binary(rel)
     return data.decode(guess, errors="replace")  # it was checked on samples of the text
+
+
+def _binary(rel: str) -> BadDocumentError:
+    return BadDocumentError(
+        rel, "binary content, not text", "give the file the right extension or remove it"
+    )
 
 
 def _guess_encoding(data: bytes) -> str | None:

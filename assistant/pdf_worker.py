@@ -33,10 +33,13 @@ def extract(path: str) -> dict[str, Any]:
 
 
 def _page_text(page: Any) -> str:
-    """One unreadable page (a broken font or content stream) costs that page, not the file."""
+    """One unreadable page (a broken font or content stream) costs that page, not the file;
+    running out of memory, or past pypdf's decompression limit, stops the whole file."""
+    from pypdf.errors import LimitReachedError
+
     try:
         return str(page.extract_text() or "")
-    except MemoryError:
+    except (MemoryError, LimitReachedError):
         raise
     except Exception:
         return ""

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import codecs
 import os
 import sys
 from pathlib import Path
@@ -78,6 +79,10 @@ CHINESE = "华为昇腾芯片在二零二三年以后成为国内训练大模型
          "café au lait, crème brûlée"),
         ("utf16.txt", "Export rules, with a byte-order mark".encode("utf-16"),
          "Export rules, with a byte-order mark"),
+        ("utf16be.txt", codecs.BOM_UTF16_BE + "Big-endian UTF-16".encode("utf-16-be"),
+         "Big-endian UTF-16"),
+        ("utf32be.txt", codecs.BOM_UTF32_BE + "Big-endian UTF-32".encode("utf-32-be"),
+         "Big-endian UTF-32"),
         ("bom.md", "\ufeff# Title\n\nUTF-8 with a BOM".encode(), "UTF-8 with a BOM"),
     ],
 )  # fmt: skip
