@@ -237,6 +237,10 @@ class Evidence(BaseModel):
     citations: list[CitationOut] = Field(description="The sources the [n] markers point to.")
     sentences: list[SentenceOut] = Field(description="Each sentence with its checked support.")
     abstained: bool = Field(description="True when the sources did not answer the question.")
+    notes: list[str] = Field(
+        description="What the reader should know about this answer: why it abstained, a "
+        "corrected premise, sources older than asked, a local model that crashed."
+    )
 
 
 class AssistantMessage(BaseModel):
@@ -284,6 +288,7 @@ class ChatCompletionChunk(BaseModel):
     citations: list[CitationOut] | None = _omitted_when_none()
     sentences: list[SentenceOut] | None = _omitted_when_none()
     abstained: bool | None = _omitted_when_none()
+    notes: list[str] | None = _omitted_when_none()
     answer: str | None = _omitted_when_none(
         description="The checked answer, when it differs from the streamed draft."
     )
@@ -623,6 +628,7 @@ def _evidence(answer: Answer) -> dict[str, Any]:
         "citations": [web_links(c) for c in data["citations"]],
         "sentences": data["sentences"],
         "abstained": answer.abstained,
+        "notes": list(answer.notes),
     }
 
 

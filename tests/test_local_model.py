@@ -26,6 +26,7 @@ from assistant.native import (
     verdicts_path,
 )
 from assistant.settings import LLMSettings
+from tests.conftest import serving
 
 pytestmark = pytest.mark.e2e
 CRASH_NOTE = "the local model crashed"
@@ -153,3 +154,50 @@ def test_a_llama_cpp_not_built_by_the_project_is_refused_at_start(
     monkeypatch.setattr(sys, "prefix", str(fake_prefix))
     with pytest.raises(ModelError, match=r"portable build.*make install"):
         installed_modules()
+
+
+@pytest.fixture
+def local_bot(real_bot: Assistant) -> Iterator[tuple[Assistant, KillsItsProcess]]:
+    """The fixture index answered by default with the local model, whose process is killed
+    once it has started its first answer."""
+    settings = real_bot.settings.model_copy(deep=True)
+    settings.llm.backend = "llamacpp"
+    bot = Assistant(settings, embedder=real_bot.embedder)
+    model = real_bot.model("llamacpp")
+    assert isinstance(model, LocalModel)
+    killer = KillsItsProcess(model)
+    bot.use_model("llamacpp", killer)
+    yield bot, killer
+
+
+def test_the_web_chat_and_the_api_survive_the_model_dying_mid_answer(
+    local_bot: tuple[Assistant, KillsItsProcess],
+) -> None:
+    import httpx
+    from gradio_client import Client
+
+    bot, killer = local_bot
+    question = {"role": "user", "content": "Which companies make HBM?"}
+    with serving(bot, log_config=None) as url:
+        lines = []
+        body = {"model": "ai-race-assistant", "messages": [question], "stream": True}
+        with httpx.stream("POST", f"{url}/v1/chat/completions", json=body, timeout=120) as reply:
+            assert reply.status_code == 200
+            lines = [line for line in reply.iter_lines() if line.startswith("data: {")]
+        final = json.loads(lines[-1].removeprefix("data: "))
+        assert killer.kills == 1
+        assert any(n.startswith(CRASH_NOTE) for n in final["notes"]), final
+        assert final["citations"], final  # answered from the sources all the same
+        again = httpx.post(
+            f"{url}/v1/chat/completions", json={**body, "stream": False}, timeout=120
+        ).json()
+        assert not any(n.startswith(CRASH_NOTE) for n in again["notes"]), again["notes"]
+
+        killer.kills = 0  # the web chat's turn: the next answer kills the process again
+        web = Client(url, verbose=False)
+        crashed = json.loads(web.predict(question["content"], api_name="/ask"))
+        assert killer.kills == 1
+        assert any(n.startswith(CRASH_NOTE) for n in crashed["notes"]), crashed
+        after = json.loads(web.predict(question["content"], api_name="/ask"))
+        assert not any(n.startswith(CRASH_NOTE) for n in after["notes"]), after["notes"]
+        assert httpx.get(f"{url}/v1/models", timeout=10).status_code == 200
