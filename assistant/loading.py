@@ -108,11 +108,17 @@ def decode_text(data: bytes, rel: str, html: bool = False, declared: str = "") -
     if html:
         found = _META_CHARSET.search(data[:8192])
         labels += [found.group(1).decode("ascii")] if found else []
-    for label in [*labels, "utf-8"]:
+    for label in labels:  # declared: a stray bad byte in it is a flaw, not another encoding
         try:
-            return data.decode(_CHARSET_ALIASES.get(label.lower(), label))
-        except (LookupError, UnicodeDecodeError):
+            text = data.decode(_CHARSET_ALIASES.get(label.lower(), label), errors="replace")
+        except LookupError:
             continue
+        if text.count("\ufffd") <= len(data) // 1000:
+            return text
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
     guess = _guess_encoding(data)
     if guess is None:
         raise _binary(rel)

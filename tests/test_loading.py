@@ -106,6 +106,14 @@ def test_html_declared_charset_is_used(tmp_path: Path) -> None:
         assert CHINESE in doc.text, charset
 
 
+def test_a_stray_bad_byte_does_not_change_the_declared_encoding(tmp_path: Path) -> None:
+    polish = "Kolejne organizacje sprzeciwiają się atakom na Fundację Lux Veritatis. " * 20
+    page = f'<html><head><meta charset="UTF-8"></head><body><article><p>{polish}</p>'
+    (tmp_path / "pl.html").write_bytes(page.encode() + b"<p>\xc3(</p></article></body></html>")
+    doc = load(tmp_path / "pl.html", tmp_path, SETTINGS)
+    assert "sprzeciwiają się atakom na Fundację" in doc.text
+
+
 @pytest.mark.parametrize(
     ("name", "content", "reason"),
     [
