@@ -24,6 +24,7 @@ EXAMPLES = {
     "eval": "assistant eval --qa tests/data/dev_qa.jsonl --json",
     "add": "assistant add https://example.org/report.html notes/brief.docx --json",
     "corpus": "assistant corpus check --json",
+    "mcp": 'assistant mcp  (an MCP client config: "command": "assistant", "args": ["mcp"])',
 }
 
 
@@ -86,6 +87,10 @@ def parser() -> argparse.ArgumentParser:
     )
     p = command("corpus", "Check the curated corpus: front matter, links, coverage per topic.")
     p.add_argument("action", choices=["check"], help="what to do with the corpus")
+    p.add_argument("--corpus", type=Path, help="corpus folder (ASSISTANT_CORPUS__PATH)")
+    text = "Serve search, checked answers and the documents to an MCP client over stdio."
+    p = sub.add_parser("mcp", help=text, description=text, epilog=f"example: {EXAMPLES['mcp']}")
+    p.add_argument("--index", type=Path, help="index folder (ASSISTANT_INDEX__PATH)")
     p.add_argument("--corpus", type=Path, help="corpus folder (ASSISTANT_CORPUS__PATH)")
     return top
 
@@ -307,6 +312,13 @@ def cmd_corpus(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if report.ok else EXIT_ERROR
 
 
+def cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.mcp_server import serve_stdio
+
+    serve_stdio(settings)  # stdout carries the protocol: nothing else may print there
+    return 0
+
+
 HANDLERS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "index": cmd_index,
     "add": cmd_add,
@@ -315,6 +327,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "serve": cmd_serve,
     "eval": cmd_eval,
     "corpus": cmd_corpus,
+    "mcp": cmd_mcp,
 }
 
 if __name__ == "__main__":  # pragma: no cover

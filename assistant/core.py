@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.embedding import Embedder
+from assistant.errors import BadDocumentError
 from assistant.fetching import AddReport, add_to_corpus
 from assistant.generation import ChatModel, Message, make_model
 from assistant.indexing import Indexer, IndexReport, ProgressFn, build_key
-from assistant.manifest import Manifest
-from assistant.records import Answer, Filters, Final, StreamEvent
+from assistant.manifest import FileEntry, Manifest
+from assistant.records import Answer, Document, Filters, Final, StreamEvent
 from assistant.settings import SearchMode, Settings
 
 # Answering and retrieval (LangChain's retriever, the checks) load on first use, so `index`,
@@ -118,6 +119,25 @@ class Assistant:
             built_at=self.manifest.get("built_at") or "",
             changed_since=self._changes(active),
         )
+
+    def documents(self) -> list[FileEntry]:
+        """The documents of the live index (paths relative to the corpus folder), by path."""
+        active = self.manifest.get("active")
+        files = self.manifest.files(active) if active else {}
+        return [files[path] for path in sorted(files)]
+
+    def document(self, path: str) -> Document:
+        """One document of the live index, its text as extracted for indexing (citation offsets
+        point into it). Nothing else is read: not a file the index lacks, nor one whose real
+        place (after links) is outside the corpus folder."""
+        from assistant.loading import load
+
+        root = self.settings.corpus.path.resolve()
+        target = (root / path).resolve()
+        if path not in {d.path for d in self.documents()} or not target.is_relative_to(root):
+            hint = "use the path of an indexed document, as the list of documents gives it"
+            raise BadDocumentError(path, "not a document of the index", hint)
+        return load(target, root, self.settings.corpus)
 
     def is_stale(self) -> bool:
         """True when the index is missing, built with other settings, or behind the corpus."""

@@ -22,10 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant.core import Assistant
 from assistant.errors import AssistantError, ConfigError, UploadError
+from assistant.mcp_server import HTTP_PATH as MCP_PATH
+from assistant.mcp_server import HttpEndpoint
 from assistant.offline import go_offline, upload_folder
 from assistant.settings import Settings
 
@@ -66,10 +69,15 @@ def create_app(bot: Assistant) -> Any:
     from assistant.web import WebChat
 
     settings = bot.settings
-    app = FastAPI(title="AI race assistant", version="0.1.0", docs_url=None, redoc_url=None)
+    mcp = HttpEndpoint(bot)
+    app = FastAPI(
+        title="AI race assistant", version="0.1.0", docs_url=None, redoc_url=None,
+        lifespan=mcp.lifespan,
+    )  # fmt: skip
     app.state.bot = bot
     app.state.logins = LoginLimiter(settings.web.login_attempts)
     app.include_router(router)
+    app.router.routes.append(Route(MCP_PATH, mcp, include_in_schema=False))  # before Gradio's "/"
     chat = WebChat(bot, uploads)
     blocks = chat.create_app()
     blocks.queue(
@@ -168,7 +176,7 @@ class Refused(Exception):
 
 
 class Guard:
-    """ASGI middleware for every request outside /v1 (the API checks its own)."""
+    """ASGI middleware for every request outside /v1 and /mcp (both check their own)."""
 
     def __init__(
         self,
@@ -186,7 +194,7 @@ class Guard:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or path == "/v1" or path.startswith("/v1/"):
+        if scope["type"] != "http" or path in ("/v1", MCP_PATH) or path.startswith("/v1/"):
             await self.app(scope, receive, send)
             return
         try:
