@@ -64,6 +64,21 @@ def test_the_fast_backends_tokenise_exactly_as_transformers() -> None:
         assert all(np.array_equal(ours[k], theirs[k]) for k in ours)
 
 
+def test_a_model_folder_without_tokenizer_json_tokenises_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("assistant.onnx_encoder.CACHE", tmp_path / "cache")
+    bundled, folder = bundled_model_dir(), tmp_path / "model"
+    folder.mkdir()
+    for item in bundled.iterdir():
+        if item.name != "tokenizer.json":
+            (folder / item.name).symlink_to(item)
+    converted = OnnxEncoder(load_tokenizer(folder)).tokenize(PASSAGES)
+    original = OnnxEncoder(load_tokenizer(bundled)).tokenize(PASSAGES)
+    assert all(np.array_equal(converted[k], original[k]) for k in original)
+    assert list((tmp_path / "cache").glob("*.tokenizer.json"))
+
+
 def test_a_model_loaded_from_openvinos_cache_gives_the_same_vectors() -> None:
     import openvino as ov
 
