@@ -232,8 +232,11 @@ def _read_dates(reading: Reading, used: set[int]) -> None:
     toks = reading.tokens
     for i, tok in enumerate(toks):
         month = _MONTHS.get(tok.low)
-        if i in used or not month or not tok.text[0].isupper() or (tok.low == "may" and i == 0):
+        if i in used or not month or not tok.text[0].isupper():
             continue
+        nxt = toks[i + 1].low if i + 1 < len(toks) else ""
+        if tok.low == "may" and i == 0 and not (nxt.isdigit() or _YEAR.fullmatch(nxt)):
+            continue  # "May I ..." or "May they ...": not the month
         span = [i]
         day = year = None
         if i > 0 and _day(toks[i - 1]) is not None and (i - 1) not in used:
@@ -396,8 +399,8 @@ def compare(claim: str, span: str, context: str = "", known: Iterable[str] = ())
     """What ``claim`` asserts that ``span`` does not state. ``context`` (the passage's title and
     heading) may supply a name or a year the span refers to without repeating it."""
     known_names = set(known)
-    span_r = read(span, known_names)
-    known_names |= span_r.keys("name")
+    known_names |= read(span, known_names).keys("name")
+    span_r = read(span, known_names)  # again: "Google stopped ..." once Google is known a name
     claim_r = read(claim, known_names)
     ctx_r = read(context, known_names)
     problems: list[Mismatch] = []
@@ -440,17 +443,30 @@ def _repeated(
     theirs = [f for f in span.facts if f.kind == kind]
     left_out = [q for q in theirs if not any(same(p, q) for p in mine)]
     for p in mine:
-        copies = sum(1 for r in mine if r.key == p.key)
+        copies = sum(1 for r in mine if _twins(claim, p, r))
         if left_out and copies > 1 and copies > sum(1 for q in theirs if same(p, q)):
             return [Mismatch(kind, f"the passage gives {left_out[0].text}, not {p.text} twice")]
     return []
+
+
+def _twins(reading: Reading, f: Fact, g: Fact) -> bool:
+    """The same value written twice; for dates, the same month and day."""
+    a, b = _when_at(reading, f.pos), _when_at(reading, g.pos)
+    if f.kind != "date" or not (a and b):
+        return f.key == g.key
+    if a.month and b.month:
+        return (a.month, a.day) == (b.month, b.day)
+    return a.year == b.year
 
 
 def _grouped(reading: Reading, i: int, j: int) -> bool:
     """Only names, figures, small words and punctuation stand between tokens ``i`` and ``j``."""
     lo, hi = sorted((i, j))
     facts = {k for f in reading.facts for k in range(f.pos, f.end)}
-    return all(k in facts or not _content(reading, k) for k in range(lo + 1, hi))
+    return all(
+        (k in facts or not _content(reading, k)) and reading.tokens[k].text not in ";:."
+        for k in range(lo + 1, hi)
+    )
 
 
 def _when_at(reading: Reading, pos: int) -> When | None:
@@ -660,8 +676,8 @@ def _negation(claim: Reading, span: Reading) -> list[Mismatch]:
 
 
 def _governs(scope: list[str], other: list[str]) -> bool:
-    """Two negations cover the same thing: the first words of one are in the other."""
-    return bool(set(scope[:2]) & set(other))
+    """Two negations cover the same thing: they start on the same words."""
+    return bool(set(scope[:2]) & set(other[:2]))
 
 
 def _scopes(reading: Reading) -> list[tuple[str, list[str]]]:

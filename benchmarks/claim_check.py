@@ -197,7 +197,7 @@ def add_not(sentence: str, chunk: Chunk, rng: random.Random) -> str | None:
 
 def swap_roles(sentence: str, chunk: Chunk, rng: random.Random) -> str | None:
     places = list(COUNTRY.finditer(sentence))
-    distinct = {m.group() for m in places}
+    distinct = {m.group().replace("the United States", "the US") for m in places}
     if len(distinct) == 2 and len(places) == 2:
         a, b = places
         between = sentence[a.end() : b.start()]
