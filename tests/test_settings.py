@@ -42,3 +42,11 @@ def test_typos_and_out_of_range_values_are_errors() -> None:
         Settings(retrieval={"k": 0})  # type: ignore[arg-type]
     with pytest.raises(ValidationError):
         Settings(llm={"backend": "gpt"})  # type: ignore[arg-type]
+
+
+def test_every_setting_is_documented_in_the_readme() -> None:
+    from scripts.settings_table import rows
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    missing = [row for row in rows()[2:] if row not in readme]
+    assert not missing, "README's settings table is stale: python scripts/settings_table.py"
