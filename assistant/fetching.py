@@ -135,11 +135,12 @@ def save_file(path: Path, settings: Settings) -> tuple[str, str]:
 def save_link(url: str, settings: Settings) -> tuple[str, str]:
     """Fetch ``url``, extract its text and save it as Markdown in the corpus; returns its
     corpus path and title."""
+    rel = f"{_folder(settings)}/{_file_name(url.strip())}"
     fetched = fetch(url.strip(), settings.fetch)
     body, meta = _extract(fetched, settings)
     host = urlsplit(fetched.url).hostname or ""
     front = {
-        "title": meta.get("title") or host,
+        "title": meta.get("title") or _url_title(fetched.url),
         "url": fetched.url,
         "publisher": meta.get("publisher") or host,
         "date": meta.get("date", ""),
@@ -150,9 +151,15 @@ def save_link(url: str, settings: Settings) -> tuple[str, str]:
         {k: v for k, v in front.items() if v}, sort_keys=False, allow_unicode=True, width=1000
     )
     text += "---\n\n" + body.strip() + "\n"
-    rel = f"{_folder(settings)}/{_file_name(url.strip())}"
     _write_atomically(settings.corpus.path / rel, text)
     return rel, str(front["title"])
+
+
+def _url_title(url: str) -> str:
+    """ "Chip rules 2024" for .../chip-rules-2024.pdf; the host when the path says nothing."""
+    parts = urlsplit(url)
+    name = Path(parts.path.rstrip("/")).stem.replace("-", " ").replace("_", " ").strip()
+    return name.capitalize() if name else parts.hostname or url
 
 
 def _folder(settings: Settings) -> str:

@@ -144,6 +144,7 @@ def test_a_page_and_a_pdf_are_saved_with_front_matter_and_indexed(
     assert hits[0].chunk.location.endswith("§ Page 2")
     assert hits[0].chunk.url == f"{site}/report.pdf"
     assert _front_matter(pdf)["publisher"] == "127.0.0.1"
+    assert _front_matter(pdf)["title"] == "Report"  # the PDF has no title of its own
 
 
 def test_adding_a_link_again_updates_its_file(tmp_path: Path, corpus: Path, site: str) -> None:
