@@ -171,6 +171,19 @@ class WebSettings(_Group):
     queue_size: int = Field(64, ge=1, le=10000, description="Requests waiting before refusal.")
 
 
+class VerifySettings(_Group):
+    nli_model: str = Field(
+        "",
+        description="A sentence-transformers CrossEncoder trained for NLI (name or folder) that "
+        "also judges each sentence whose facts check out; empty: none.",
+    )
+    remote_judge: bool = Field(
+        False,
+        description="With the openai or ollama backend, also ask the model whether each cited "
+        "passage states the sentence (one short call per sentence, cached).",
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="ASSISTANT_", env_nested_delimiter="__", extra="forbid"
@@ -183,6 +196,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)  # type: ignore[arg-type]
     llm: LLMSettings = Field(default_factory=LLMSettings)  # type: ignore[arg-type]
     web: WebSettings = Field(default_factory=WebSettings)  # type: ignore[arg-type]
+    verify: VerifySettings = Field(default_factory=VerifySettings)  # type: ignore[arg-type]
     fetch: FetchSettings = Field(default_factory=FetchSettings)  # type: ignore[arg-type]
 
     @classmethod
