@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractAsyncContextManager, contextmanager
 from typing import Annotated, Any, TypeVar, get_type_hints
@@ -295,7 +296,11 @@ def render_status(out: dict[str, Any]) -> str:
 
 def serve_stdio(settings: Settings) -> None:
     """Serve over stdin and stdout until the client closes them (``assistant mcp``)."""
-    CorpusServer(Assistant(settings)).run("stdio")
+    bot = Assistant(settings)
+    if not bot.documents():  # on stderr, which MCP clients show in their logs
+        print("warning: the index is empty or missing; the tools say so until "
+              "`assistant index` builds it.", file=sys.stderr)  # fmt: skip
+    CorpusServer(bot).run("stdio")
 
 
 class HttpEndpoint:

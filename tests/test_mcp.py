@@ -194,6 +194,24 @@ async def test_http_client_with_a_wrong_token_cannot_start_a_session(url: str) -
     assert any(isinstance(e, MCPError) for e in leaves(failed.value))
 
 
+async def test_http_without_a_token_asks_for_the_web_login_as_v1_does(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, write_corpus(tmp_path / "corpus"))
+    settings.web.auth = "reader:pa55word"  # type: ignore[assignment]  # validated into a SecretStr
+    bot = Assistant(settings, embedder=HashEmbedder())
+    bot.index()
+    with serving(bot) as base:
+        refused = httpx.post(f"{base}/mcp", json={}, timeout=30)
+        async with (
+            httpx2.AsyncClient(auth=("reader", "pa55word"), timeout=60) as http,
+            streamable_http_client(f"{base}/mcp", http_client=http) as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            status = structured(await session.call_tool("index_status", {}))
+    assert refused.status_code == 401 and refused.headers["www-authenticate"].startswith("Basic")
+    assert status["documents"] == 4
+
+
 def leaves(error: BaseException) -> Iterator[BaseException]:
     if isinstance(error, BaseExceptionGroup):
         for inner in error.exceptions:
