@@ -17,6 +17,7 @@ from typing import Literal, NamedTuple, Protocol
 from assistant.embedding import bundled_model_dir
 from assistant.errors import AssistantError
 from assistant.records import Support
+from assistant.settings import VerifySettings
 
 _TOKEN = re.compile(
     r"U\.S\.(?:A\.)?|U\.K\.|US\$|[$€£¥%]|\d{1,3}(?:,\d{3})+(?:\.\d+)?"
@@ -119,7 +120,14 @@ _OPPOSITES = [
     ("inbound", "outbound"), ("minority", "majority"), ("surplus", "deficit"),
     ("older", "newer"), ("oldest", "newest"), ("longer", "shorter"), ("wider", "narrower"),
     ("heavier", "lighter"), ("overtook", "trailed"), ("outperformed", "underperformed"),
-    ("exceeds", "trails"), ("beat", "trailed"),
+    ("exceeds", "trails"), ("beat", "trailed"), ("up", "down"), ("over", "under"),
+    ("input", "output"), ("east", "west"), ("north", "south"), ("began", "ended"),
+    ("start", "end"), ("joined", "left"), ("include", "exclude"), ("included", "excluded"),
+    ("public", "private"), ("domestic", "foreign"), ("legal", "illegal"), ("profit", "loss"),
+    ("succeeded", "failed"), ("strengthened", "weakened"), ("accelerated", "slowed"),
+    ("raised", "cut"), ("raise", "cut"), ("upgrade", "downgrade"), ("inflows", "outflows"),
+    ("leader", "laggard"), ("thousand", "million"), ("million", "billion"),
+    ("billion", "trillion"),
 ]  # fmt: skip
 _OPPOSITE: dict[str, set[str]] = {}
 for _a, _b in _OPPOSITES:
@@ -934,3 +942,18 @@ class ModelJudge(_Judge):
         if len(self._cache) > _JUDGE_CACHE:
             self._cache.popitem(last=False)
         return self._cache[key]
+
+
+def make_judge(settings: VerifySettings, model: Generates | None, backend: str) -> Judge | None:
+    """The stronger judge the settings ask for: an NLI cross-encoder when one is named, else the
+    remote model when asked for and the backend is a server; none by default."""
+    if settings.nli_model:
+        return _nli_judge(settings.nli_model)
+    if settings.remote_judge and model is not None and backend in ("openai", "ollama"):
+        return ModelJudge(model, f"the {backend} model")
+    return None
+
+
+@functools.lru_cache(maxsize=2)
+def _nli_judge(name: str) -> NLIJudge:
+    return NLIJudge(name)

@@ -5,6 +5,7 @@ differs; the same statements in other words stay supported."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,8 +15,8 @@ from assistant.citing import check_answer
 from assistant.embedding import Embedder
 from assistant.loading import load
 from assistant.records import Chunk, SentenceSupport
-from assistant.settings import Settings
-from assistant.verifying import ModelJudge
+from assistant.settings import Settings, VerifySettings
+from assistant.verifying import JudgeError, ModelJudge, NLIJudge, make_judge
 
 REPO = Path(__file__).parent.parent
 PARAPHRASES = REPO / "benchmarks" / "data" / "paraphrases.jsonl"
@@ -168,9 +169,9 @@ class QueuedModel:
         self.replies = list(replies)
         self.calls = 0
 
-    def stream(self, messages: list[dict[str, str]]) -> list[str]:
+    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
         self.calls += 1
-        return [self.replies.pop(0)]
+        return iter([self.replies.pop(0)])
 
 
 def test_a_remote_judge_can_overrule_and_is_asked_once_per_claim(embedder: Embedder) -> None:
@@ -183,3 +184,51 @@ def test_a_remote_judge_can_overrule_and_is_asked_once_per_claim(embedder: Embed
         assert sentence.support == "unsupported"
         assert "test model" in sentence.reason and "not withdrawn" in sentence.reason
     assert model.calls == 1
+
+
+def nli_folder(tmp: Path, winner: str) -> Path:
+    """A real CrossEncoder folder whose head always picks ``winner`` (the bundled MiniLM body
+    with a three-label NLI head, weights zeroed and the bias set)."""
+    import torch
+    from sentence_transformers import CrossEncoder
+
+    from assistant.embedding import bundled_model_dir
+
+    labels = ["contradiction", "entailment", "neutral"]
+    model = CrossEncoder(str(bundled_model_dir()), num_labels=3)
+    model.config.id2label = dict(enumerate(labels))
+    model.config.label2id = {name: i for i, name in enumerate(labels)}
+    head = model.model.classifier
+    with torch.no_grad():
+        head.weight.zero_()
+        head.bias.copy_(torch.tensor([5.0 if name == winner else 0.0 for name in labels]))
+    model.save(str(tmp / winner))
+    return tmp / winner
+
+
+def test_an_nli_cross_encoder_from_a_folder_judges_sentences(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    rules = passage("us-bis-advanced-computing-update-2023-10", "took effect on 17 November")
+    claim = "The two interim final rules took effect on 17 November 2023 [1]."
+    judge = make_judge(
+        VerifySettings(nli_model=str(nli_folder(tmp_path, "contradiction"))), None, ""
+    )
+    (sentence,) = check_answer(claim, [rules], embedder, judge=judge)[2]
+    assert sentence.support == "unsupported"
+    assert "NLI model" in sentence.reason and "contradicts" in sentence.reason
+
+
+def test_a_model_without_nli_labels_is_refused_with_a_clear_message(tmp_path: Path) -> None:
+    from assistant.embedding import bundled_model_dir
+
+    with pytest.raises(JudgeError, match="not an NLI model"):
+        NLIJudge(str(bundled_model_dir()))
+
+
+def test_no_stronger_judge_by_default() -> None:
+    assert make_judge(VerifySettings(), QueuedModel(), "openai") is None
+    assert make_judge(VerifySettings(remote_judge=True), QueuedModel(), "llamacpp") is None
+    assert isinstance(
+        make_judge(VerifySettings(remote_judge=True), QueuedModel(), "openai"), ModelJudge
+    )
