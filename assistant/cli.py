@@ -74,7 +74,10 @@ def parser() -> argparse.ArgumentParser:
     p = command("serve", "Start the web chat and the HTTP API.")
     p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default 7860)")
-    p.add_argument("--auth", help="require this user:password")
+    p.add_argument(
+        "--auth", help="require this user:password (visible in ps: prefer ASSISTANT_WEB__AUTH)"
+    )
+    p.add_argument("--auth-file", type=Path, help="require the user:password in this file")
     p.add_argument("--corpus", type=Path, help="corpus folder")
     p.add_argument("--no-build", action="store_true", help="do not build a missing/stale index")
 
@@ -248,7 +251,10 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
             answer = event.answer
     assert answer is not None
     if args.json:
+        from assistant.sanitizing import web_links
+
         data = answer.to_dict()
+        data["citations"] = [web_links(c) for c in data["citations"]]  # http(s) links only
         data["seconds"] = round(time.monotonic() - started, 3)
         print(json.dumps(data, indent=2))
         return 0
@@ -281,8 +287,18 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         settings.web.host = args.host
     if args.port:
         settings.web.port = args.port
-    if args.auth:
-        settings.web.auth = args.auth
+    from pydantic import SecretStr
+
+    if args.auth_file:
+        try:
+            settings.web.auth = SecretStr(args.auth_file.read_text(encoding="utf-8").strip())
+        except OSError as exc:
+            message = f"Cannot read --auth-file {args.auth_file}: {exc.strerror}."
+            raise AssistantError(message) from None
+    elif args.auth:
+        print("warning: --auth shows the password to anyone who can list processes; set "
+              "ASSISTANT_WEB__AUTH or use --auth-file instead.", file=sys.stderr)  # fmt: skip
+        settings.web.auth = SecretStr(args.auth)
     from assistant.server import serve
 
     serve(settings, build=not args.no_build)

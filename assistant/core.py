@@ -219,7 +219,6 @@ class Assistant:
         request = Request(question.strip(), _messages(history), filters, name, k)
         model = self.model(name)  # a local model starts in its own process while we retrieve
         self.retriever.collection()  # fail early, with the how-to, when no index exists
-        model = self.model(name)
         yield from answer_stream(
             request, self.retriever, self.embedder, model, self.settings.llm.max_tokens
         )
