@@ -10,7 +10,7 @@ one run and interleaved so that every module meets the same machine load:
 
 Also: the same prompt sent straight to the model (no retrieval, no check) as a baseline.
 
-    python benchmarks/answer.py [--runs 10] [--no-native]
+    python benchmarks/answer.py [--runs 5] [--no-native]
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def time_answer(bot: Assistant, question: str) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--no-native", action="store_true", help="skip the native baseline")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -96,30 +96,31 @@ def main() -> None:
                 first, total = time_answer(bot, question)
                 firsts[name].append(first)
                 totals[name].append(total)
-        bare = []
-        model = models[auto.cpu_module]
+        bare: dict[str, list[float]] = {name: [] for name in models}
         for n in range(args.runs):
             question = QUESTIONS[n % len(QUESTIONS)]
-            sources = focus(question, bot.search(question).hits, bot.embedder, model.source_tokens)
-            prompt = build_prompt(question, sources, model, settings.llm.max_tokens, [])
-            began = time.perf_counter()
-            "".join(model.stream(prompt.messages))
-            bare.append(time.perf_counter() - began)
+            hits = bot.search(question).hits
+            for name, model in models.items():
+                sources = focus(question, hits, bot.embedder, model.source_tokens)
+                prompt = build_prompt(question, sources, model, settings.llm.max_tokens, [])
+                began = time.perf_counter()
+                "".join(model.stream(prompt.messages))
+                bare[name].append(time.perf_counter() - began)
         for model in models.values():
             model.close()
     base = "native-no-amx" if "native-no-amx" in models else auto.cpu_module
-    print(f"questions: {args.runs} per module, interleaved; ratios against {base}")
-    for name in models:
-        f, t = statistics.median(firsts[name]), statistics.median(totals[name])
-        fb, tb = statistics.median(firsts[base]), statistics.median(totals[base])
-        mark = " (auto)" if name == auto.cpu_module else ""
-        print(f"{name:>14}{mark}: first token p50 {f:.2f} s (max {max(firsts[name]):.2f}), "
-              f"whole answer p50 {t:.2f} s; speed vs {base}: first token {fb / f:.2f}x, whole {tb / t:.2f}x")  # fmt: skip
-    whole = statistics.median(totals[auto.cpu_module])
     print(
-        f"same prompt straight to the model: p50 {statistics.median(bare):.2f} s; "
-        f"pipeline/bare {whole / statistics.median(bare):.2f}x"
+        f"questions: {args.runs} per module, interleaved; speed ratios against {base} (>1: faster)"
     )
+    p50 = statistics.median
+    for name in models:
+        mark = " (auto)" if name == auto.cpu_module else ""
+        print(f"{name:>14}{mark}: first token p50 {p50(firsts[name]):.2f} s (max {max(firsts[name]):.2f}), "
+              f"whole answer p50 {p50(totals[name]):.2f} s, same prompt straight to the model p50 {p50(bare[name]):.2f} s; "
+              f"vs {base}: first token {p50(firsts[base]) / p50(firsts[name]):.2f}x, "
+              f"whole {p50(totals[base]) / p50(totals[name]):.2f}x, model alone {p50(bare[base]) / p50(bare[name]):.2f}x")  # fmt: skip
+    chosen = auto.cpu_module
+    print(f"pipeline/model alone ({chosen}): {p50(totals[chosen]) / p50(bare[chosen]):.2f}x")
 
 
 if __name__ == "__main__":
