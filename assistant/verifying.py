@@ -438,7 +438,9 @@ def _dates(claim: Reading, span: Reading, ctx: Reading) -> list[Mismatch]:
         fw, gw = _when_at(claim, f.pos), _when_at(span, g.pos)
         return fw is None or gw is None or _fits(fw, gw, years)
 
-    return _repeated(claim, span, "date", same) or _displaced(claim, span, "date", same)
+    return _repeated(claim, span, "date", same) or _displaced(
+        claim, span, "date", same, swaps=False
+    )
 
 
 def _repeated(
@@ -511,15 +513,17 @@ def _figures(claim: Reading, span: Reading) -> list[Mismatch]:
     for fact in (f for f in claim.facts if f.kind == "figure"):
         if any(g.key == fact.key for g in span_figs):
             continue
-        if not span_figs and claim.tokens[fact.pos].low in _NUMBER_WORDS:
-            continue  # "two versions" may count what the span lists
+        if claim.tokens[fact.pos].low in _NUMBER_WORDS:
+            continue  # "the two were" may count what the span lists; wrong if it takes a slot
         near = _best_bound(claim, fact.pos, span, [g.pos for g in span_figs])
         given = f"gives {near}" if near else "gives no such figure"
         out.append(Mismatch("figure", f"the passage {given}, not {fact.text}"))
     if out:
         return out
     same = lambda f, g: f.key == g.key  # noqa: E731
-    return _repeated(claim, span, "figure", same) or _displaced(claim, span, "figure", same)
+    return _repeated(claim, span, "figure", same) or _displaced(
+        claim, span, "figure", same, swaps=False
+    )
 
 
 def _names(claim: Reading, span: Reading, ctx: Reading) -> list[Mismatch]:
@@ -548,11 +552,16 @@ def _same_name(claim_fact: Fact, span_fact: Fact) -> bool:
 
 
 def _displaced(
-    claim: Reading, span: Reading, kind: str, same: Callable[[Fact, Fact], bool]
+    claim: Reading,
+    span: Reading,
+    kind: str,
+    same: Callable[[Fact, Fact], bool],
+    swaps: bool = True,
 ) -> list[Mismatch]:
     """A fact of the claim sits in the slot the span gives another fact of its kind, and the
-    claim does not put that other fact there ("Microsoft called ..." for "Nvidia called ...";
-    two dates or two countries exchanged)."""
+    claim does not put that other fact there ("Microsoft called ..." for "Nvidia called ...",
+    two countries exchanged). Without ``swaps``, only a fact the claim leaves out can be the
+    one displaced: figures and dates in a list are often reordered by a faithful rewording."""
     mine = [f for f in claim.facts if f.kind == kind or (kind == "name" and f.kind == "opener")]
     theirs = [f for f in span.facts if f.kind == kind]
     for p in mine:
@@ -563,6 +572,8 @@ def _displaced(
                 continue
             if any(_grouped(span, q.pos, k) for k in near):
                 continue  # side by side in the span ("Mellanox, the Israeli maker")
+            if not swaps and any(same(r, q) for r in claim.facts if r.kind == kind):
+                continue
             here = _affinity(claim, p.pos, span, q.pos)
             rival = max(
                 (_affinity(claim, r.pos, span, q.pos) for r in claim.facts if same(r, q)),
