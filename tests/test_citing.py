@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from assistant.citing import check_answer, split_sentences, text_fragment_link
+from assistant.citing import answer_sentences, check_answer, split_sentences, text_fragment_link
 from assistant.records import Chunk
 from tests.conftest import HashEmbedder
 
@@ -82,3 +82,31 @@ def test_sentence_split_handles_bullets_and_headings() -> None:
 
 def test_text_fragment_link_without_url_is_empty() -> None:
     assert text_fragment_link("", "words") == ""
+
+
+def test_a_sentence_citing_two_passages_may_take_a_fact_from_each() -> None:
+    draft = (
+        "Nvidia designed the A800 for China after the 2022 rule, "
+        "and Alibaba released Qwen2 in June 2024 [1][3]."
+    )
+    _, citations, sentences, _ = check_answer(draft, CHUNKS, HashEmbedder())
+    assert sentences[0].support == "supported"
+    assert {c.chunk.id for c in citations} == {"rules", "qwen"}
+
+
+def test_the_reason_of_a_wrong_figure_names_both_figures() -> None:
+    draft = "China required licences for gallium and germanium exports from 1 August 2019 [2]."
+    _, _, sentences, _ = check_answer(draft, CHUNKS, HashEmbedder())
+    assert sentences[0].support == "unsupported"
+    assert "1 August 2023" in sentences[0].reason and "2019" in sentences[0].reason
+
+
+def test_answer_sentences_that_start_in_lower_case_are_checked_one_by_one() -> None:
+    draft = (
+        "pre-training took 2,664K GPU hours [1]. post-training took 5K [1]. See e.g. the report."
+    )
+    assert answer_sentences(draft) == [
+        "pre-training took 2,664K GPU hours [1].",
+        "post-training took 5K [1].",
+        "See e.g. the report.",
+    ]
