@@ -135,8 +135,8 @@ def save_file(path: Path, settings: Settings) -> tuple[str, str]:
 def save_link(url: str, settings: Settings) -> tuple[str, str]:
     """Fetch ``url``, extract its text and save it as Markdown in the corpus; returns its
     corpus path and title."""
-    rel = f"{_folder(settings)}/{_file_name(url.strip())}"
-    fetched = fetch(url.strip(), settings.fetch)
+    folder = _folder(settings)
+    fetched = fetch(url.strip(), settings.fetch)  # checks the link first
     body, meta = _extract(fetched, settings)
     host = urlsplit(fetched.url).hostname or ""
     front = {
@@ -151,6 +151,7 @@ def save_link(url: str, settings: Settings) -> tuple[str, str]:
         {k: v for k, v in front.items() if v}, sort_keys=False, allow_unicode=True, width=1000
     )
     text += "---\n\n" + body.strip() + "\n"
+    rel = f"{folder}/{_file_name(url.strip())}"
     _write_atomically(settings.corpus.path / rel, text)
     return rel, str(front["title"])
 

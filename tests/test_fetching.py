@@ -218,12 +218,14 @@ def test_failed_links_lose_nothing_indexed_before(tmp_path: Path, corpus: Path, 
     bot.index()
     before = bot.status()
     report = bot.add([f"{site}/image.png", f"{site}/big", f"{site}/slow", "http://10.9.9.9/",
-                      "ftp://example.org/file.pdf", str(tmp_path / "missing.docx")])  # fmt: skip
+                      "ftp://example.org/file.pdf", "http://[::1/", "https://\udb18x/",
+                      str(tmp_path / "missing.docx")])  # fmt: skip
     assert report.added == [] and report.index is None and report.exit_code == 4
     reasons = [f.reason for f in report.failed]
     assert "not a web page, PDF or text" in reasons[0] and "image/png" in reasons[0]
     assert "no such file" in reasons[-1]
-    assert len(reasons) == 6 and all(f.hint for f in report.failed)
+    assert "not a valid link" in reasons[5] and "characters a web address" in reasons[6]
+    assert len(reasons) == 8 and all(f.hint for f in report.failed)
     assert not (corpus / "web").exists()
     after = bot.status()
     assert (after.documents, after.chunks) == (before.documents, before.chunks)
