@@ -62,7 +62,7 @@ EXAMPLES = [
     "Who made the CPM models?",
     "What did China's 2017 AI development plan aim for?",
 ]
-UPLOAD_SUFFIXES = (".md", ".txt", ".html", ".htm", ".pdf")
+UPLOAD_SUFFIXES = (".md", ".txt", ".html", ".htm", ".pdf", ".docx")
 UPLOADS_FOLDER = "uploads"
 MAX_UPLOAD_FILES = 20
 ABSTAIN_TITLE = "No answer in the sources"

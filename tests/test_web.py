@@ -219,3 +219,22 @@ def test_upload_names_are_sanitised_and_stay_in_the_corpus(tmp_path: Path) -> No
     source.write_bytes(b"x" * 2048)
     with pytest.raises(UploadError, match="over the"):
         save_upload(source, corpus, max_mb=0.001)
+
+
+def test_a_word_report_can_be_uploaded_and_is_indexed(tmp_path: Path) -> None:
+    import docx
+
+    from tests.conftest import HashEmbedder, settings_for
+
+    report = docx.Document()
+    report.add_heading("Chip notice", level=1)
+    report.add_paragraph("The notice puts HBM exports under licence from December 2024.")
+    source = tmp_path / "Notice 2024.docx"
+    report.save(str(source))
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    assert save_upload(source, corpus, max_mb=1).rel == "uploads/Notice-2024.docx"
+    bot = Assistant(settings_for(tmp_path, corpus), embedder=HashEmbedder())
+    assert bot.index().exit_code == 0
+    hit = bot.search("HBM exports under licence", k=1).hits[0]
+    assert hit.chunk.source == "uploads/Notice-2024.docx" and "Chip notice" in hit.chunk.heading
