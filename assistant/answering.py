@@ -21,7 +21,7 @@ from assistant.embedding import Embedder
 from assistant.errors import ModelCrashed
 from assistant.generation import ChatModel, Message
 from assistant.prompting import ABSTAIN, build_prompt, focus, is_abstention, whole
-from assistant.querying import dates_in, is_follow_up, standalone
+from assistant.querying import dates_in, follow_up_subject, standalone
 from assistant.questions import Asked, asked
 from assistant.records import (
     Answer,
@@ -36,6 +36,7 @@ from assistant.records import (
 from assistant.retrieval import Retriever, SearchResult
 from assistant.sanitizing import is_instruction, unlink
 
+COMPOSE_K = 10
 _NOW = re.compile(r"\b(now|currently|current|today|latest|still|so far|to date|as of)\b", re.I)
 
 
@@ -59,7 +60,11 @@ def retrieve(
 
     query = standalone(request.question, request.history, rewrite)
     filters = request.filters
-    found = retriever.search(query, request.k, filters)
+    # The composer reads more passages than the prompt gets: the answer is in the top ten far
+    # more often than in the top five, and sentences are cheap to score.
+    prompted = request.k or retriever.settings.k
+    wanted = max(prompted, COMPOSE_K)
+    found = retriever.search(query, wanted, filters)
     since, until = dates_in(request.question)
     if (since or until) and not (filters.since or filters.until):
         # A date in the question is usually the event's, not the source's: sources dated then
@@ -67,7 +72,8 @@ def retrieve(
         dated = retriever.search(query, 2, replace(filters, since=since, until=until))
         seen = {h.chunk.id for h in found.hits}
         extra = [h for h in dated.hits if dated.relevant and h.chunk.id not in seen]
-        found = replace(found, hits=[*found.hits, *extra], relevant=found.relevant or bool(extra))
+        hits = [*found.hits[:prompted], *extra, *found.hits[prompted:]]
+        found = replace(found, hits=hits, relevant=found.relevant or bool(extra))
     return query, found
 
 
@@ -104,15 +110,15 @@ def answer_stream(
     crashed = False
     if model is not None:
         try:
-            drafted = yield from _draft(request, query, found.hits, memo, model, max_tokens, answer)
+            prompted = found.hits[: request.k or retriever.settings.k]
+            drafted = yield from _draft(request, query, prompted, memo, model, max_tokens, answer)
         except ModelCrashed as exc:
             answer.notes.append(
                 f"the local model crashed: {exc}; the answer below is built from the sources "
                 "without a model"
             )
             crashed = True
-    context = query if request.history and is_follow_up(request.question) else ""
-    want = asked(request.question, context)
+    want = asked(request.question, follow_up_subject(request.question, request.history))
     stated = [(i, unlink(s), False) for i, s in passage_sentences(chunks) if not is_instruction(s)]
     units = stated + drafted_units(drafted, chunks)  # a document's orders are never quoted
     words = rarity(retriever)

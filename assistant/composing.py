@@ -10,23 +10,28 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any
 
 from assistant.citing import Similarity, split_sentences
-from assistant.questions import Asked, answers_kind, mentions
+from assistant.questions import Asked, answer_fit, head_in, mentions, near, premise_names
+from assistant.questions import stem as _stem
+from assistant.questions import stems as _stems
 from assistant.records import Chunk, SentenceSupport
 
 MAX_SENTENCES = 3
 MARGIN = 0.8  # further sentences must score this share of the best one
 COVERAGE_WEIGHT = 0.6
-TYPED_BONUS = 0.15
+TYPED_BONUS = 0.3
+RANK_BONUS = 0.1  # the passages retrieval ranks first are more often the ones that answer
 DRAFTED_BONUS = 0.05  # a confirmed sentence in the model's words reads better than a raw one
 ANSWER_FLOOR = 0.58  # relevance below which a sentence does not answer the question
 COVERAGE_FLOOR = 0.32  # rarity-weighted share of the question's words its passage holds
-_WORD = re.compile(r"[a-z0-9][a-z0-9\-\.]*[a-z0-9]|[a-z0-9]")
 _CODE = re.compile(r"[A-Za-z]+\d|\d+[A-Za-z]")  # model and chip names: H20, K2, 990Q, 9000S
-_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+_STATED_DATE = re.compile(rf"\b(?:(?:{_MONTHS})\s+)?(?:19|20)\d\d\b")
+_STATED_AMOUNT = re.compile(
+    r"(?:US)?[$€£¥]\s?\d[\d.,]*(?:\s*(?:billion|million|trillion))?|"
+    r"\b\d[\d.,]*\s*(?:billion|million|trillion)\b"
+)
 _NOT_AN_ANSWER = re.compile(
     r"^(?:original |primary |main )?sources?\b|^see\b|\?$|^(?:last )?checked\b", re.I
 )
@@ -83,22 +88,6 @@ class Composition:
     chosen: list[Candidate] = field(default_factory=list)
     why: str = ""  # set when no sentence answers the question
     premise: str = ""  # a name or year of the question the sources contradict
-
-
-def _stems(text: str) -> set[str]:
-    return {_stem(w) for w in _WORD.findall(text.lower().replace("**", ""))}
-
-
-@lru_cache(maxsize=65536)
-def _stem(term: str) -> str:
-    return str(_stemmer().stemWord(term))
-
-
-@lru_cache(maxsize=1)
-def _stemmer() -> Any:
-    import Stemmer  # PyStemmer (Snowball), which the BM25 index already uses
-
-    return Stemmer.Stemmer("english")
 
 
 def coverage(
@@ -162,9 +151,12 @@ def score(
         chunk = chunks[i]
         sim = sum(a * b for a, b in zip(vectors[0], vec, strict=True))
         cover = coverage(want, sentence, f"{chunk.title} {chunk.heading}", rarity)
-        typed = answers_kind(want, sentence)
-        relevance = sim + COVERAGE_WEIGHT * cover + TYPED_BONUS * typed + DRAFTED_BONUS * drafted
-        found.append(Candidate(i, sentence, round(relevance, 4), cover, typed, drafted))
+        fit = answer_fit(want, sentence)
+        relevance = (
+            sim + COVERAGE_WEIGHT * cover + TYPED_BONUS * fit + DRAFTED_BONUS * drafted
+            + RANK_BONUS / (1 + i)
+        )  # fmt: skip
+        found.append(Candidate(i, sentence, round(relevance, 4), cover, fit > 0, drafted))
     return sorted(found, key=lambda c: -c.relevance)
 
 
@@ -177,6 +169,9 @@ def compose(
     pool = [c for c in candidates if c.typed] if want.kind != "fact" else candidates
     if not pool or pool[0].relevance < ANSWER_FLOOR:
         return Composition(why=_why_not(want, candidates, chunks))
+    answering = [c for c in pool if c.relevance >= ANSWER_FLOOR]
+    if want.counted and want.head and not any(head_in(want.head, c.text) for c in answering):
+        return Composition(why=_why_not(want, candidates, chunks, want.head))
     best = pool[0]
     premise = _contradicted(want, best, chunks)
     chunk = chunks[best.source]
@@ -238,20 +233,47 @@ def _unknown_codes(want: Asked, chunks: Sequence[Chunk]) -> list[str]:
 
 
 def _contradicted(want: Asked, best: Candidate, chunks: Sequence[Chunk]) -> str:
-    """A name or year the question ties to its subject that no retrieved passage ties to it
-    (none names both) while the answering passage names the subject: the premise is wrong
-    ("Baidu's DeepSeek-V3", "the 2019 V3 model")."""
-    texts = [f"{c.title} {c.heading} {c.text}" for c in chunks]
-    subjects = [n for n in want.names if mentions(texts[best.source], n) and not _generic(n)]
-    if not subjects:
+    """A name the question makes the owner, maker or kind of its subject ("Baidu's DeepSeek-V3",
+    "which Huawei lab", "did Tencent release"), or a year or amount it states, that the passages
+    never state together with the subject while the answering sentence names the subject."""
+    if want.comparison:  # the names of a comparison are its sides, not assumptions
         return ""
-    suspects = [n for n in want.names if n not in subjects and not _generic(n)]
+    named = [n for n in want.names if not _generic(n)]
+    roles = premise_names(want.question, named)
+    subjects = [n for n in named if n not in roles] or _subject_terms(want, best.text)
+    if not subjects or not any(mentions(_in_context(best, chunks), s) for s in subjects):
+        return ""
+    stated = [m.group(0) for m in _STATED_AMOUNT.finditer(want.question)]
     if want.kind != "date":
-        suspects += _YEAR.findall(want.question)
-    for suspect in suspects:
-        if not any(mentions(t, suspect) and any(mentions(t, s) for s in subjects) for t in texts):
-            return suspect
+        stated += [m.group(0) for m in _STATED_DATE.finditer(want.question)]
+    windows = _windows(chunks)
+    passages = [f"{c.title} {c.heading} {c.text}" for c in chunks]
+    for name in roles:
+        if not any(near(w, name, s) for w in windows for s in subjects):
+            return name
+    for value in stated:
+        if not any(_states(t, value) and all(mentions(t, s) for s in subjects) for t in passages):
+            return value
     return ""
+
+
+def _subject_terms(want: Asked, sentence: str) -> list[str]:
+    """Without a name, the question's rarest-looking words that the answer holds (gallium)."""
+    own = _stems(sentence)
+    return [t for t in sorted(want.terms, key=len, reverse=True) if _stem(t) in own][:2]
+
+
+def _states(text: str, suspect: str) -> bool:
+    if suspect[0].isdigit() or suspect[0] in "$€£¥":
+        return suspect.lower().replace("us$", "$") in text.lower().replace("us$", "$")
+    return mentions(text, suspect)
+
+
+def _windows(chunks: Sequence[Chunk]) -> list[str]:
+    return [
+        s for chunk in chunks for s in split_sentences(chunk.text)
+        if not _NOT_AN_ANSWER.search(clean(s))
+    ]  # fmt: skip
 
 
 def _generic(name: str) -> bool:
@@ -259,7 +281,9 @@ def _generic(name: str) -> bool:
     return name.lower() in _COMMON or len(name) < 2
 
 
-def _why_not(want: Asked, candidates: list[Candidate], chunks: Sequence[Chunk]) -> str:
+def _why_not(
+    want: Asked, candidates: list[Candidate], chunks: Sequence[Chunk], head: str = ""
+) -> str:
     titles = list(dict.fromkeys(chunks[c.source].title for c in candidates[:6]))
     about = "; ".join(t.split(":")[0] for t in titles[:2])
     gap = {
@@ -274,6 +298,8 @@ def _why_not(want: Asked, candidates: list[Candidate], chunks: Sequence[Chunk]) 
         and not any(_stem(t) in _stems(f"{ch.title} {ch.text}") for ch in chunks)
     )  # fmt: skip
     detail = f" (nothing on {', '.join(uncovered[:3])})" if uncovered else ""
+    if head and not detail:
+        detail = f" (no figure is given for {head})"
     if not about:
         return f"no passage states {gap}{detail}"
     return f"the sources cover {about}, but no passage states {gap}{detail}"

@@ -14,6 +14,15 @@ _FOLLOW_UP_START = re.compile(
 _PRONOUN = re.compile(
     r"\b(it|its|they|them|their|then|that|those|these|this|he|she|his|her)\b", re.I
 )
+_REFERENCE = re.compile(
+    r"\b(its|their|it|they|them)\b|\b(?:that|this|those|these)\s+"
+    r"(?!is\b|was\b|did\b|does\b|do\b|are\b|were\b|has\b|had\b|have\b)([a-z]+)\b",
+    re.I,
+)
+_NOT_A_SUBJECT = frozenset(
+    "ai january february march april may june july august september october november "
+    "december what which who when how".split()
+)
 _MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
 _MONTHS.update({m.lower(): i for i, m in enumerate(calendar.month_abbr) if m})
 _MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
@@ -34,7 +43,7 @@ def is_follow_up(question: str) -> bool:
 
 def standalone(question: str, history: list[Message], rewrite: Rewriter | None = None) -> str:
     """The question rewritten so that it can be searched without the conversation."""
-    previous = [m["content"] for m in history if m.get("role") == "user" and m.get("content")]
+    previous = _earlier(history)
     if not previous or not is_follow_up(question):
         return question
     if rewrite is not None:
@@ -52,8 +61,45 @@ def standalone(question: str, history: list[Message], rewrite: Rewriter | None =
         rewritten = rewrite(prompt).strip().strip('"').splitlines()
         if rewritten and 3 <= len(rewritten[0]) <= 300:
             return rewritten[0]
-    # Without a model: carry the earlier question's subject into the follow-up.
-    return f"{previous[-1]} {question}"
+    # Without a model: the follow-up's pronouns name the earlier question's subject, and the
+    # earlier question stays beside it for the words the follow-up leaves out.
+    return f"{resolve(question, previous[-1])} {previous[-1]}"
+
+
+def _earlier(history: list[Message]) -> list[str]:
+    return [m["content"] for m in history if m.get("role") == "user" and m.get("content")]
+
+
+def follow_up_subject(question: str, history: list[Message]) -> str:
+    """What a follow-up is about when it does not say: the earlier question's names, or the
+    whole earlier question when it names nothing."""
+    previous = _earlier(history)
+    if not previous or not is_follow_up(question):
+        return ""
+    return subject_of(previous[-1]) or previous[-1]
+
+
+def subject_of(question: str) -> str:
+    """The names an earlier question is about ("Nvidia H20"), months and openers left out."""
+    from assistant.questions import names_in
+
+    names = [n for n in names_in(question) if n.lower() not in _NOT_A_SUBJECT and len(n) > 1]
+    return " ".join(dict.fromkeys(names))
+
+
+def resolve(question: str, previous: str) -> str:
+    """``question`` with "it", "its", "they" and "that rule" naming the subject of ``previous``;
+    unchanged when ``previous`` names nothing."""
+    subject = subject_of(previous)
+    if not subject:
+        return question
+
+    def name(m: re.Match[str]) -> str:
+        if m.group(2):  # "that requirement" -> "the Dutch requirement"
+            return f"the {subject} {m.group(2)}"
+        return f"{subject}'s" if m.group(1).lower() in ("its", "their") else subject
+
+    return _REFERENCE.sub(name, question, count=2)
 
 
 def _bound(match: re.Match[str], end: bool) -> str:

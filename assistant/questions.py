@@ -5,8 +5,10 @@ names and values it takes for granted (a premise the sources may contradict)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from functools import lru_cache
+from typing import Any, Literal
 
 from assistant.citing import key_terms
 
@@ -20,7 +22,9 @@ _DATE_Q = re.compile(
 _FIGURE_Q = re.compile(
     r"\bhow\s+(?:much|many|big|large|long|fast|high|low|far|small|expensive|often|old)\b|"
     r"\bby how\b|\b(?:what|which)\s+(?:[\w\-]+\s+){0,2}(?:share|percentage|proportion|"
-    r"fraction|price|figure|amount|sum|size|number|total|value|rate|cost|valuation|threshold|count|speed|capacity|level|stake)\b|"
+    r"fraction|price|figure|amount|sum|size|number|total|value|rate|cost|valuation|threshold|count|speed|capacity|level|stake|"
+    r"budget|yield|salary|salaries|fine|penalty|revenue|profit|income|spending|investment|"
+    r"funding|loss|margin|score|tariff)\b|"
     r"\bwhat\s+was\s+the\s+(?:size|value|price|cost|total|amount)\b",
     re.I,
 )
@@ -54,6 +58,16 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 # A quantity, not part of a name (H800, NXT:2050i) and not a date: "46", "$5.5", "128K", "97%".
 _QUANTITY = re.compile(r"(?<![A-Za-z:\-\d.,])\d+(?:[.,]\d+)*(?:[KMB]\b|(?![A-Za-z\d]))")
 _NAME_VALUE = re.compile(r"\b[A-Z][A-Za-z0-9&\-]*[A-Za-z0-9]|\b[A-Z]{2,}\b")
+_AUX = r"(?:did|does|do|was|were|is|are|had|has|have|will|would|could|can|should|must)"
+_HEAD = re.compile(
+    rf"\b(?:how\s+(?:many|much)|^\s*(?:and\s+)?(?:under\s+|in\s+|on\s+|at\s+|by\s+)?"
+    rf"(?:what|which))\s+((?:[\w\-'\"]+\s+){{1,5}}?){_AUX}\b",
+    re.I,
+)
+_GENERIC_HEAD = frozenset(
+    "money amount figure number count size total value sum level share percentage proportion "
+    "date day month year time kind type sort one ones the a an of in on for and".split()
+)
 # Words a question uses to ask, not to say what it is about.
 _ASKING = frozenset(
     (
@@ -91,6 +105,8 @@ class Asked:
     terms: frozenset[str]  # what the question is about (asking words left out)
     names: tuple[str, ...]  # capitalised names and codes it mentions (Nvidia, H20, BIS)
     values: tuple[str, ...]  # dates and figures it states itself
+    head: str = ""  # the thing a figure or name is asked of: "people" in "how many people"
+    counted: bool = False  # "how many": the figure must be a count of the head
 
 
 def asked(question: str, context: str = "") -> Asked:
@@ -112,7 +128,24 @@ def asked(question: str, context: str = "") -> Asked:
         terms=frozenset(t for t in key_terms(f"{question} {context}") if t not in _ASKING),
         names=tuple(dict.fromkeys(names_in(question))),
         values=tuple(dict.fromkeys(_NUMBER.findall(question))),
+        head=_head(main) if kind in ("figure", "name") else "",
+        counted=bool(re.search(r"\bhow many\b", main, re.I)),
     )
+
+
+def _head(question: str) -> str:
+    """The last word of what "how many ..." or "what ..." asks about, unless it says nothing
+    (amount, figure): the answer's figure should be the count or measure of this word."""
+    m = _HEAD.search(question)
+    if not m:
+        return ""
+    words = [w.lower().strip("'\"") for w in m.group(1).split()]
+    if "per" in words:  # "tokens per second": the unit is what the figure must be given in
+        words = words[: words.index("per") + 2]
+    for word in reversed(words):
+        if word not in _GENERIC_HEAD and len(word) > 2 and not word[0].isdigit():
+            return word
+    return ""
 
 
 def _main_clause(question: str) -> str:
@@ -125,6 +158,38 @@ def _main_clause(question: str) -> str:
     ):
         return tail
     return question
+
+
+def premise_names(question: str, names: Sequence[str]) -> list[str]:
+    """Those of ``names`` the question takes for granted as the owner, kind or maker of what it
+    asks about: "Meta's Stargate", "which Huawei lab", "did Tencent release"."""
+    found = []
+    for name in names:
+        n = re.escape(name)
+        role = (
+            rf"\b{n}['’]s\s|\b(?i:which|what)\s+{n}\s+[a-z]|\b(?i:did|does|has|had)\s+{n}\s+[a-z]"
+        )
+        if re.search(role, question):
+            found.append(name)
+    return found
+
+
+def near(text: str, first: str, second: str, words: int = 6) -> bool:
+    """Both names (or their usual other names) occur in ``text`` within ``words`` words."""
+    spots = [_spots(text, name) for name in (first, second)]
+    return any(
+        len(text[min(a, c) : max(b, d)].split()) <= words + 2
+        for a, b in spots[0] for c, d in spots[1]
+    )  # fmt: skip
+
+
+def _spots(text: str, name: str) -> list[tuple[int, int]]:
+    lowered = text.lower()
+    options = (name.lower(), *ALIASES.get(name.lower(), ()))
+    return [
+        m.span() for o in options
+        for m in re.finditer(rf"(?<![a-z0-9]){re.escape(o)}(?![a-z0-9])", lowered)
+    ]  # fmt: skip
 
 
 def names_in(text: str) -> list[str]:
@@ -165,6 +230,77 @@ def answers_kind(want: Asked, sentence: str) -> bool:
         asked_names = {n.lower() for n in want.names}
         return any(n.lower() not in asked_names for n in names_in(sentence))
     return True
+
+
+_AS_OF = re.compile(rf"\bas of\s+(?:{_DATE_VALUE.pattern})|\(see `[^`]*`\)|`[^`]*`", re.I)
+_FULL_DATE = re.compile(rf"\b(?:\d{{1,2}}\s+{_MONTH}|{_MONTH}\.?\s+\d{{1,2}}\b)", re.I)
+_UNIT = re.compile(
+    r"[$€£¥%]|\b(?:HK\$|US\$|yuan|dollars?|euros?|billion|million|trillion|thousand|GB|TB|"
+    r"MB|GW|MW|kW|nm|GB/s|tokens?|parameters?|per ?cent|percent)\b",
+    re.I,
+)
+
+
+def answer_fit(want: Asked, sentence: str) -> float:
+    """How well ``sentence`` answers with a value of the asked type: 0 when it holds none (the
+    question's own values and "as of" dates do not count), more for a full date than a bare
+    year, for a figure with its unit, and for a figure next to what the question counts."""
+    text = _AS_OF.sub(" ", sentence)
+    if want.kind == "date":
+        given = {m.group(0).lower() for m in _DATE_VALUE.finditer(want.question)}
+        dates = [m for m in _DATE_VALUE.finditer(text) if m.group(0).lower() not in given]
+        if not dates:
+            return 0.0
+        return 1.0 if any(_FULL_DATE.search(m.group(0)) or not m.group(0).isdigit()
+                          for m in dates) else 0.6  # fmt: skip
+    if want.kind == "figure":
+        undated = _DATE_VALUE.sub(" ", _FULL_DATE.sub(" ", text))
+        spans = [m for m in _QUANTITY.finditer(undated) if m.group(0) not in want.values]
+        if not spans:
+            return 0.4 if _FIGURE_VALUE.search(_NUMBER.sub(" ", undated)) else 0.0
+        near = [undated[max(0, m.start() - 60) : m.end() + 60] for m in spans]
+        fit = 0.7 if any(_UNIT.search(w) for w in near) else 0.5
+        if want.head:
+            bound = any(head_in(want.head, w) for w in near)
+            fit = fit + 0.3 if bound else fit - 0.3
+        return fit
+    return 1.0 if answers_kind(want, text) else 0.0
+
+
+_SAME_HEAD = {
+    "people": ("employees", "staff", "workers", "researchers", "people", "employ"),
+    "companies": ("firms", "entities", "companies", "organisations", "businesses"),
+    "organisations": ("firms", "entities", "companies", "organizations", "bodies"),
+    "organizations": ("firms", "entities", "companies", "organisations", "bodies"),
+    "firms": ("companies", "entities", "businesses"),
+    "gpus": ("gpus", "chips", "accelerators", "gpu"),
+}
+
+
+def head_in(head: str, text: str) -> bool:
+    """The asked-of word (or a usual other word for it) is in ``text``, in any form."""
+    words = stems(text)
+    return any(stem(w) in words for w in (head, *_SAME_HEAD.get(head, ())))
+
+
+_WORD = re.compile(r"[a-z0-9][a-z0-9\-\.]*[a-z0-9]|[a-z0-9]")
+
+
+def stems(text: str) -> set[str]:
+    """The Snowball stems of the words of ``text``."""
+    return {stem(w) for w in _WORD.findall(text.lower().replace("**", ""))}
+
+
+@lru_cache(maxsize=65536)
+def stem(term: str) -> str:
+    return str(_stemmer().stemWord(term.lower()))
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Any:
+    import Stemmer  # PyStemmer (Snowball), which the BM25 index already uses
+
+    return Stemmer.Stemmer("english")
 
 
 def mentions(text: str, name: str) -> bool:
