@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.embedding import Embedder
-from assistant.errors import BadDocumentError
+from assistant.errors import AssistantError, BadDocumentError
 from assistant.fetching import AddReport, add_to_corpus
 from assistant.generation import ChatModel, Message, make_model
 from assistant.indexing import Indexer, IndexReport, ProgressFn, build_key
 from assistant.manifest import FileEntry, Manifest
-from assistant.records import Answer, Document, Filters, Final, StreamEvent
+from assistant.records import Answer, Chunk, Document, Filters, Final, StreamEvent
 from assistant.settings import SearchMode, Settings
+from assistant.uploads import UploadReport, discard, kept, save_uploads
 
 # Answering and retrieval (LangChain's retriever, the checks) load on first use, so `index`,
 # which needs neither, starts without them.
@@ -43,6 +44,15 @@ class IndexStatus:
         return dict(self.__dict__)
 
 
+@dataclass
+class Facets:
+    """The filter choices present in the live index; topics in the order of ``TOPICS.txt``."""
+
+    topics: list[str] = field(default_factory=list)
+    publishers: list[str] = field(default_factory=list)
+    sources: list[tuple[str, str]] = field(default_factory=list)  # (title, corpus path)
+
+
 class Assistant:
     def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None) -> None:
         self.settings = settings or Settings()
@@ -52,8 +62,9 @@ class Assistant:
         self._retriever: Retriever | None = None
         self._models: dict[str, ChatModel] = {}
         self._lock = threading.Lock()
-        self._index_lock = threading.Lock()
+        self._index_lock = threading.RLock()  # an upload indexes, then takes back what failed
         self._open_lock = threading.RLock()
+        self._facets: tuple[str, Facets] | None = None
 
     # Created on first use, under a lock: two first requests at once must not open Chroma twice.
     @property
@@ -101,6 +112,52 @@ class Assistant:
         if report.added:
             report.index = self.index(progress=progress)
         return report
+
+    def add_uploads(
+        self, files: Sequence[Any], origin: Path | None = None, progress: ProgressFn | None = None
+    ) -> UploadReport:
+        """Save files uploaded from the web page into ``corpus/uploads`` (within the web
+        settings' size and quota; with ``origin``, only files inside that folder) and index
+        them. A file the index cannot hold is taken back: its previous version, or nothing."""
+        web = self.settings.web
+        saved, refused = save_uploads(
+            files, self.settings.corpus.path, web.max_upload_mb, web.uploads_quota_mb, origin
+        )
+        report = UploadReport([s.rel for s in saved], refused)
+        if not saved:
+            return report
+        with self._index_lock:
+            try:
+                report.index = self.index(progress=progress)
+            except AssistantError as exc:
+                report.error = str(exc)
+            gone = [s for s in saved if not kept(s.rel, report.index)]
+            for upload in gone:
+                discard(upload)
+            if gone and report.index is not None:
+                self.index()  # the index forgets what was taken back
+        return report
+
+    def topics(self) -> list[str]:
+        """The corpus's topic names, from ``TOPICS.txt`` (one a line, # for comments)."""
+        path = self.settings.corpus.path / "TOPICS.txt"
+        if not path.is_file():
+            return []
+        lines = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
+        return [line for line in lines if line and not line.startswith("#")]
+
+    def facets(self) -> Facets:
+        """Topics, publishers and documents to filter by; the topics alone without an index."""
+        try:
+            name = self.retriever.collection()
+            key = f"{name}@{self.manifest.get('version')}"
+            if self._facets is None or self._facets[0] != key:
+                # The BM25 index already holds every passage in memory: no second store scan.
+                chunks = self.retriever.lexical(name).chunks
+                self._facets = (key, _collect_facets(chunks, self.topics()))
+            return self._facets[1]
+        except AssistantError:
+            return Facets(topics=self.topics())
 
     def status(self) -> IndexStatus:
         where = self.settings.index.chroma_url or str(self.settings.index.path)
@@ -235,6 +292,15 @@ class Assistant:
             if isinstance(event, Final):
                 return event.answer
         raise RuntimeError("the answer stream ended without a final answer")
+
+
+def _collect_facets(chunks: Sequence[Chunk], allowed: list[str]) -> Facets:
+    present = {t for c in chunks for t in c.topics}
+    topics = [t for t in allowed if t in present] + sorted(present - set(allowed))
+    publishers = sorted({c.publisher for c in chunks if c.publisher})
+    titles = {c.source: c.title or c.source for c in chunks}
+    sources = sorted(((title, path) for path, title in titles.items()), key=lambda s: s[0].lower())
+    return Facets(topics or allowed, publishers, sources)
 
 
 def _messages(history: History | None) -> list[Message]:

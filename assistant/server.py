@@ -237,7 +237,7 @@ class Guard:
             raise Refused(422, f"There is no event fn_index={str(fn)[:20]}; see /config.")
 
     def _served_file(self, name: str) -> None:
-        from assistant.web import uploaded_file
+        from assistant.uploads import uploaded_file
 
         try:
             uploaded_file(name, self.uploads)
@@ -246,7 +246,7 @@ class Guard:
 
     def _files_in(self, body: bytes) -> Any:
         """The parsed body, once every file entry in it names an upload of this server."""
-        from assistant.web import uploaded_file
+        from assistant.uploads import uploaded_file
 
         try:
             data = json.loads(body or b"null")

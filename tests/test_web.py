@@ -14,7 +14,9 @@ from gradio_client.exceptions import AppError
 
 from assistant import Answer, Assistant, Chunk, Citation, Filters, SentenceSupport, Settings
 from assistant.errors import UploadError
-from assistant.web import WebChat, answer_html, card_html, safe_name, save_upload
+from assistant.uploads import safe_name, save_upload
+from assistant.web import WebChat
+from assistant.web_render import answer_html, card_html
 from tests.conftest import REPO, serving
 
 e2e = pytest.mark.e2e  # the tests that build a real index and start the server
