@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import itertools
 import logging
-import re
 import secrets
 import threading
 import time
@@ -33,6 +32,7 @@ from pydantic import (
     Strict,
     StringConstraints,
     TypeAdapter,
+    ValidationInfo,
     model_validator,
 )
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
@@ -43,7 +43,16 @@ from starlette.types import Message
 from assistant.core import Assistant
 from assistant.errors import AssistantError, ConfigError, IndexMissingError, ModelError
 from assistant.indexing import IndexReport, Progress
-from assistant.records import Answer, Filters, Final, StreamEvent, Token
+from assistant.records import (
+    MAX_FILTER_CHARS,
+    MAX_FILTER_VALUES,
+    Answer,
+    Filters,
+    Final,
+    StreamEvent,
+    Token,
+    date_problem,
+)
 from assistant.sanitizing import scrub_paths, unlink, web_links
 from assistant.settings import Backend, SearchMode
 
@@ -53,21 +62,23 @@ MODEL_ID = "ai-race-assistant"
 MAX_BODY_BYTES = 1024 * 1024
 MAX_TEXT_CHARS = 4000  # one message, or one search query
 MAX_MESSAGES = 100
-MAX_FILTER_VALUES = 50
 KEPT_JOBS = 20
 _STARTED = int(time.time())
 
 # ----------------------------------------------------------------------------- request models
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS, pattern=r"\S")]
-FilterValue = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+FilterValue = Annotated[str, StringConstraints(min_length=1, max_length=MAX_FILTER_CHARS)]
 FilterValues = Annotated[list[FilterValue], Field(max_length=MAX_FILTER_VALUES)]
 
 
-def _iso_day(value: object) -> object:
-    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        return value
-    raise ValueError("must be a date written YYYY-MM-DD")
+def _iso_day(value: object, info: ValidationInfo) -> object:
+    if value == "":
+        raise ValueError("must be a date written YYYY-MM-DD, or left out")
+    problem = date_problem(value, info.field_name or "date")
+    if problem:
+        raise ValueError(problem)
+    return value
 
 
 Day = Annotated[date, Strict(False), BeforeValidator(_iso_day)]
@@ -96,11 +107,19 @@ class SearchFilters(_Request):
     since: Day | None = Field(None, description="Published on or after (YYYY-MM-DD).")
     until: Day | None = Field(None, description="Published on or before (YYYY-MM-DD).")
 
+    @model_validator(mode="after")
+    def _consistent(self) -> SearchFilters:
+        try:
+            self.to_filters()
+        except ConfigError as exc:  # the dates the wrong way round
+            raise ValueError(str(exc)) from None
+        return self
+
     def to_filters(self) -> Filters:
-        return Filters(
-            tuple(self.sources),
-            tuple(self.publishers),
-            tuple(self.topics),
+        return Filters.parse(
+            self.sources,
+            self.publishers,
+            self.topics,
             self.since.isoformat() if self.since else "",
             self.until.isoformat() if self.until else "",
         )

@@ -131,9 +131,7 @@ def _assistant(settings: Settings) -> Any:
 def _filters(args: argparse.Namespace) -> Any:
     from assistant.records import Filters
 
-    return Filters(
-        tuple(args.source), tuple(args.publisher), tuple(args.topic), args.since, args.until
-    )
+    return Filters.parse(args.source, args.publisher, args.topic, args.since, args.until)
 
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:

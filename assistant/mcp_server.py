@@ -23,10 +23,19 @@ from mcp.types import CallToolResult, InputRequiredResult, Resource, TextContent
 from pydantic import BaseModel, Field, ValidationError, create_model
 from starlette.types import Receive, Scope, Send
 
-from assistant.api import MAX_FILTER_VALUES, MAX_TEXT_CHARS
+from assistant.api import MAX_TEXT_CHARS
 from assistant.core import Assistant, IndexStatus
-from assistant.errors import AssistantError
-from assistant.records import Answer, Chunk, Citation, Filters, Hit, SentenceSupport
+from assistant.errors import AssistantError, ConfigError
+from assistant.records import (
+    MAX_FILTER_CHARS,
+    MAX_FILTER_VALUES,
+    Answer,
+    Chunk,
+    Citation,
+    Filters,
+    Hit,
+    SentenceSupport,
+)
 from assistant.sanitizing import scrub_paths, unlink, web_links
 from assistant.settings import RetrievalSettings, SearchMode, Settings
 
@@ -82,7 +91,7 @@ _K = RetrievalSettings.model_fields["k"]
 _K_BOUNDS = {k: v for m in _K.metadata for k, v in dataclasses.asdict(m).items()}
 K = Annotated[int | None, Field(description="Passages to use (the server's default).", **_K_BOUNDS)]
 Text = Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS)]
-Value = Annotated[str, Field(min_length=1, max_length=500)]
+Value = Annotated[str, Field(min_length=1, max_length=MAX_FILTER_CHARS)]
 Values = Annotated[tuple[Value, ...], Field(max_length=MAX_FILTER_VALUES)]
 Sources = Annotated[Values, Field(description="Only these corpus paths, or folders ending in /.")]
 Publishers = Annotated[Values, Field(description="Only passages from these publishers.")]
@@ -229,8 +238,8 @@ def _filters(
     until: str,
 ) -> Filters:
     try:
-        return Filters(sources, publishers, topics, since.strip(), until.strip())
-    except ValueError as exc:  # the core's own check of the dates
+        return Filters.parse(sources, publishers, topics, since, until)
+    except ConfigError as exc:  # the core's own check, as every front-end makes it
         raise ToolError(str(exc)) from None
 
 

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from assistant.errors import ConfigError
+
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+MAX_FILTER_VALUES = 50
+MAX_FILTER_CHARS = 500
 
 Support = Literal["supported", "weak", "unsupported"]
 
@@ -69,14 +74,27 @@ class Filters:
 
     def __post_init__(self) -> None:
         for name in ("since", "until"):
-            value = getattr(self, name)
-            if value and not _ISO_DATE.fullmatch(value):
-                raise ValueError(f"{name} must be a date written YYYY-MM-DD, not {value!r}")
-            if value:
-                try:
-                    dt.date.fromisoformat(value)
-                except ValueError:
-                    raise ValueError(f"{name} is not a real date: {value!r}") from None
+            problem = date_problem(getattr(self, name), name)
+            if problem:
+                raise ValueError(problem)
+
+    @classmethod
+    def parse(
+        cls,
+        sources: Sequence[str] | None = None,
+        publishers: Sequence[str] | None = None,
+        topics: Sequence[str] | None = None,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> Filters:
+        """Filters from what a front-end received (a form, a request, arguments), checked:
+        ConfigError names the field that is wrong and how to write it."""
+        for name, values in (("sources", sources), ("publishers", publishers), ("topics", topics)):
+            _check_values(name, values)
+        start, end = _day(since, "since"), _day(until, "until")
+        if start and end and start > end:
+            raise ConfigError(f"The since date {start} is after the until date {end}; swap them.")
+        return cls(tuple(sources or ()), tuple(publishers or ()), tuple(topics or ()), start, end)
 
     def __bool__(self) -> bool:
         return any((self.sources, self.publishers, self.topics, self.since, self.until))
@@ -94,6 +112,39 @@ class Filters:
         if self.since and not (chunk.date and chunk.date >= self.since):
             return False
         return not (self.until and not (chunk.date and chunk.date <= self.until))
+
+
+def date_problem(value: object, name: str) -> str:
+    """What is wrong with ``value`` as the day ``name`` (YYYY-MM-DD, or empty); "" if nothing."""
+    if not isinstance(value, str):
+        return f"The {name} date must be text written YYYY-MM-DD."
+    if not value:
+        return ""
+    try:
+        if not _ISO_DATE.fullmatch(value):
+            raise ValueError(value)
+        dt.date.fromisoformat(value)
+    except ValueError:
+        shown = value[:MAX_FILTER_CHARS]
+        return f"The {name} date {shown!r} is not a date: write it as YYYY-MM-DD, e.g. 2023-10-17."
+    return ""
+
+
+def _day(value: object, name: str) -> str:
+    text = value.strip() if isinstance(value, str) else "" if value is None else value
+    problem = date_problem(text, name)
+    if problem:
+        raise ConfigError(problem)
+    return str(text)
+
+
+def _check_values(name: str, values: object) -> None:
+    if values is not None and not isinstance(values, (list, tuple)):
+        raise ConfigError(f"The {name} filter must be a list of names.")
+    if len(values or ()) > MAX_FILTER_VALUES:
+        raise ConfigError(f"The {name} filter holds more than {MAX_FILTER_VALUES} values.")
+    if any(not isinstance(v, str) or len(v) > MAX_FILTER_CHARS for v in values or ()):
+        raise ConfigError(f"Each {name} filter value must be text of at most {MAX_FILTER_CHARS}.")
 
 
 @dataclass(frozen=True)

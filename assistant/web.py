@@ -24,15 +24,13 @@ model server down, bad input) is raised as an error whose message says what to d
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
-import re
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from assistant.api import MAX_FILTER_VALUES, MAX_MESSAGES, MAX_TEXT_CHARS
+from assistant.api import MAX_MESSAGES, MAX_TEXT_CHARS
 from assistant.core import Assistant, Facets
 from assistant.errors import AssistantError, ConfigError
 from assistant.fetching import FILES_FOLDER as UPLOADS_FOLDER
@@ -76,9 +74,7 @@ EXAMPLES = [
     "Who made the CPM models?",
     "What did China's 2017 AI development plan aim for?",
 ]
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _FILTER_KEYS = {"sources", "publishers", "topics", "since", "until"}
-MAX_FILTER_CHARS = 500
 
 
 # ---- input checks ------------------------------------------------------------------------------
@@ -108,32 +104,6 @@ def check_history(history: Sequence[Message]) -> list[Message]:
     return list(history)
 
 
-def check_values(name: str, values: Sequence[str] | None) -> None:
-    if values is not None and not isinstance(values, (list, tuple)):
-        raise ConfigError(f"The {name} filter must be a list of names.")
-    if len(values or ()) > MAX_FILTER_VALUES:
-        raise ConfigError(f"The {name} filter holds more than {MAX_FILTER_VALUES} values.")
-    if any(not isinstance(v, str) or len(v) > MAX_FILTER_CHARS for v in values or ()):
-        raise ConfigError(f"Each {name} filter value must be text of at most {MAX_FILTER_CHARS}.")
-
-
-def parse_date(value: str | None, name: str) -> str:
-    if value is not None and not isinstance(value, str):
-        raise ConfigError(f"The {name} date must be text written YYYY-MM-DD.")
-    text = (value or "").strip()[:MAX_FILTER_CHARS]
-    if not text:
-        return ""
-    try:
-        if not _DATE.fullmatch(text):
-            raise ValueError(text)
-        dt.date.fromisoformat(text)
-    except ValueError:
-        raise ConfigError(
-            f"The {name} date {text!r} is not a date: write it as YYYY-MM-DD, e.g. 2023-10-17."
-        ) from None
-    return text
-
-
 def make_filters(
     topics: Sequence[str] | None,
     publishers: Sequence[str] | None,
@@ -141,18 +111,8 @@ def make_filters(
     since: str | None,
     until: str | None,
 ) -> Filters:
-    for name, values in (("topics", topics), ("publishers", publishers), ("documents", sources)):
-        check_values(name, values)
-    start, end = parse_date(since, '"since"'), parse_date(until, '"until"')
-    if start and end and start > end:
-        raise ConfigError(f'The "since" date {start} is after the "until" date {end}; swap them.')
-    return Filters(
-        sources=tuple(sources or ()),
-        publishers=tuple(publishers or ()),
-        topics=tuple(topics or ()),
-        since=start,
-        until=end,
-    )
+    """The filters of the page's form, in its order."""
+    return Filters.parse(sources, publishers, topics, since, until)
 
 
 def parse_history(text: str) -> list[Message]:

@@ -4,6 +4,7 @@ The page itself is driven in a real browser by ``test_browser.py``."""
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -240,3 +241,19 @@ def test_a_word_report_can_be_uploaded_and_is_indexed(tmp_path: Path) -> None:
     assert bot.index().exit_code == 0
     hit = bot.search("HBM exports under licence", k=1).hits[0]
     assert hit.chunk.source == "uploads/Notice-2024.docx" and "Chip notice" in hit.chunk.heading
+
+
+def test_every_front_end_refuses_a_bad_date_with_the_same_words(
+    fake_bot: Assistant, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from assistant import cli
+    from assistant.web import filter_choices_note
+
+    words = "The since date '2023-02-30' is not a date: write it as YYYY-MM-DD"
+    assert html.escape(words) in filter_choices_note([], [], [], "2023-02-30", "")
+    code = cli.main(
+        ["search", "chips", "--since", "2023-02-30", "--index", str(fake_bot.settings.index.path)]
+    )
+    assert code != 0 and words in capsys.readouterr().err
+    swapped = filter_choices_note([], [], [], "2024-01-01", "2023-01-01")
+    assert "after the until date 2023-01-01; swap them" in swapped
