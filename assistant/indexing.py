@@ -82,7 +82,8 @@ ProgressFn = Callable[[Progress], None]
 
 
 def build_key(settings: Settings, embedder_name: str) -> str:
-    spec = f"{embedder_name}|{settings.chunking.chunk_size}|{settings.chunking.chunk_overlap}|v3"
+    # v4: chunks carry accurate_as_of and superseded_by, which older indexes lack
+    spec = f"{embedder_name}|{settings.chunking.chunk_size}|{settings.chunking.chunk_overlap}|v4"
     return hashlib.sha256(spec.encode()).hexdigest()[:12]
 
 
