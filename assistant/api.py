@@ -11,12 +11,10 @@ import base64
 import itertools
 import logging
 import secrets
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request, Response, Security
@@ -42,7 +40,7 @@ from starlette.types import Message
 
 from assistant.core import Assistant
 from assistant.errors import AssistantError, ConfigError, IndexMissingError, ModelError
-from assistant.indexing import IndexReport, Progress
+from assistant.jobs import KEPT_JOBS, IndexBusyError
 from assistant.records import (
     MAX_FILTER_CHARS,
     MAX_FILTER_VALUES,
@@ -62,7 +60,6 @@ MODEL_ID = "ai-race-assistant"
 MAX_BODY_BYTES = 1024 * 1024
 MAX_TEXT_CHARS = 4000  # one message, or one search query
 MAX_MESSAGES = 100
-KEPT_JOBS = 20
 _STARTED = int(time.time())
 
 # ----------------------------------------------------------------------------- request models
@@ -730,9 +727,12 @@ async def start_index_update(request: Request, response: Response) -> IndexJob:
             "the server and send it as `Authorization: Bearer <token>`.",
             "token_not_configured",
         )
-    job = _jobs(request).start(_bot(request))
+    try:
+        job = _bot(request).start_index_job()
+    except IndexBusyError as exc:
+        raise ApiError(409, str(exc), "index_busy") from None
     response.headers["Location"] = str(request.url_for("index_job", job_id=job.id))
-    return job.view()
+    return IndexJob.model_validate(job.to_dict())
 
 
 @router.get(
@@ -743,14 +743,14 @@ async def start_index_update(request: Request, response: Response) -> IndexJob:
 )
 async def index_job(job_id: str, request: Request) -> IndexJob:
     """Progress of an index update, and its diff once done."""
-    job = _jobs(request).get(job_id)
+    job = _bot(request).job(job_id)
     if job is None:
         raise ApiError(
             404,
             f"No index job {job_id[:80]!r} (only the last {KEPT_JOBS} are kept).",
             "job_not_found",
         )
-    return job.view()
+    return IndexJob.model_validate(job.to_dict())
 
 
 @router.post(
@@ -789,82 +789,3 @@ async def elsewhere(rest: str, request: Request) -> Response:
         message = f"{request.method} is not supported here; use {', '.join(allowed)}."
         raise ApiError(405, message, "method_not_allowed", headers={"Allow": ", ".join(allowed)})
     raise ApiError(404, f"There is no endpoint /v1/{rest[:80]}.", "not_found")
-
-
-# -------------------------------------------------------------------------------------- jobs
-
-
-@dataclass
-class _Job:
-    id: str
-    started_at: datetime
-    status: Literal["running", "done", "failed"] = "running"
-    progress: Progress | None = None
-    report: IndexReport | None = None
-    error: str | None = None
-    finished_at: datetime | None = None
-
-    def run(self, bot: Assistant) -> None:
-        status: Literal["done", "failed"] = "failed"
-        try:
-            self.report = bot.index(progress=self._on_progress)
-            status = "done"
-        except AssistantError as exc:
-            self.error = str(exc)
-        except Exception:
-            logger.exception("index job %s failed", self.id)
-            self.error = "The update failed; the server log has the details."
-        self.finished_at = datetime.now(UTC)
-        self.status = status  # last: once it changes, readers find the other fields set
-
-    def _on_progress(self, progress: Progress) -> None:
-        self.progress = progress
-
-    def view(self) -> IndexJob:
-        p = self.progress or Progress(0, 0, 0, "")
-        return IndexJob(
-            id=self.id,
-            status=self.status,
-            files_done=p.files_done,
-            files_total=p.files_total,
-            chunks_done=p.chunks_done,
-            current=p.path,
-            started_at=self.started_at.isoformat(),
-            finished_at=self.finished_at.isoformat() if self.finished_at else None,
-            report=IndexReportOut.model_validate(self.report.to_dict()) if self.report else None,
-            error=self.error,
-        )
-
-
-class _Jobs:
-    """The index updates started over the API: one at a time, the last few kept for reading."""
-
-    def __init__(self) -> None:
-        self._jobs: dict[str, _Job] = {}
-        self._lock = threading.Lock()
-
-    def start(self, bot: Assistant) -> _Job:
-        with self._lock:
-            if any(job.status == "running" for job in self._jobs.values()):
-                raise ApiError(
-                    409, "An index update is already running; wait for it.", "index_busy"
-                )
-            job = _Job(uuid.uuid4().hex, datetime.now(UTC))
-            self._jobs[job.id] = job
-            for old in list(self._jobs)[:-KEPT_JOBS]:
-                del self._jobs[old]
-        threading.Thread(
-            target=job.run, args=(bot,), name=f"index-{job.id[:8]}", daemon=True
-        ).start()
-        return job
-
-    def get(self, job_id: str) -> _Job | None:
-        return self._jobs.get(job_id)
-
-
-def _jobs(request: Request) -> _Jobs:
-    state = request.app.state
-    if not hasattr(state, "index_jobs"):  # handlers run on the event loop: no race here
-        state.index_jobs = _Jobs()
-    jobs: _Jobs = state.index_jobs
-    return jobs

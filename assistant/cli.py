@@ -146,7 +146,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.progress import progress_printer
 
     with progress_printer() as progress:  # on stderr, so --json output stays clean
-        report = bot.index(rebuild=args.rebuild, progress=progress)
+        report = bot.start_index_job(args.rebuild, progress).result()
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:

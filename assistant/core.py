@@ -13,6 +13,7 @@ from assistant.errors import AssistantError, BadDocumentError
 from assistant.fetching import AddReport, add_to_corpus
 from assistant.generation import ChatModel, Message, make_model
 from assistant.indexing import Indexer, IndexReport, ProgressFn, build_key
+from assistant.jobs import IndexJob, IndexJobs
 from assistant.manifest import FileEntry, Manifest
 from assistant.records import Answer, Chunk, Document, Filters, Final, StreamEvent
 from assistant.settings import SearchMode, Settings
@@ -62,7 +63,8 @@ class Assistant:
         self._retriever: Retriever | None = None
         self._models: dict[str, ChatModel] = {}
         self._lock = threading.Lock()
-        self._index_lock = threading.RLock()  # an upload indexes, then takes back what failed
+        self._index_lock = threading.Lock()
+        self._jobs = IndexJobs()
         self._open_lock = threading.RLock()
         self._facets: tuple[str, Facets] | None = None
 
@@ -126,17 +128,27 @@ class Assistant:
         report = UploadReport([s.rel for s in saved], refused)
         if not saved:
             return report
-        with self._index_lock:
-            try:
-                report.index = self.index(progress=progress)
-            except AssistantError as exc:
-                report.error = str(exc)
-            gone = [s for s in saved if not kept(s.rel, report.index)]
-            for upload in gone:
-                discard(upload)
-            if gone and report.index is not None:
-                self.index()  # the index forgets what was taken back
+        try:
+            report.index = self.start_index_job(progress=progress).result()
+        except AssistantError as exc:
+            report.error = str(exc)
+        gone = [s for s in saved if not kept(s.rel, report.index)]
+        for upload in gone:
+            discard(upload)
+        if gone and report.index is not None:
+            self.index()  # the index forgets what was taken back
         return report
+
+    def start_index_job(
+        self, rebuild: bool = False, progress: ProgressFn | None = None
+    ) -> IndexJob:
+        """Update the index in the background (IndexBusyError while another update runs);
+        ``progress`` hears every step, and ``job(id)`` finds the job again."""
+        return self._jobs.start(lambda step: self.index(rebuild=rebuild, progress=step), progress)
+
+    def job(self, job_id: str) -> IndexJob | None:
+        """A recent index job by its id; the last few are kept."""
+        return self._jobs.get(job_id)
 
     def topics(self) -> list[str]:
         """The corpus's topic names, from ``TOPICS.txt`` (one a line, # for comments)."""
