@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from assistant.citing import Similarity, split_sentences
-from assistant.questions import Asked, answer_fit, head_in, mentions, near, premise_names
+from assistant.questions import Asked, answer_fit, bare, counts, head_in, mentions, premise_names
 from assistant.questions import stem as _stem
 from assistant.questions import stems as _stems
 from assistant.records import Chunk, SentenceSupport
@@ -147,10 +147,14 @@ def score(
         return []
     vectors = embedder.embed_documents([query, *(s for _, s, _ in units)])
     found = []
+    before: dict[int, str] = {}  # the sentence before, by passage: what "it" may name
     for (i, sentence, drafted), vec in zip(units, vectors[1:], strict=True):
         chunk = chunks[i]
         sim = sum(a * b for a, b in zip(vectors[0], vec, strict=True))
-        cover = coverage(want, sentence, f"{chunk.title} {chunk.heading}", rarity)
+        around = f"{chunk.title} {chunk.heading} {'' if drafted else before.get(i, '')}"
+        cover = coverage(want, sentence, around, rarity)
+        if not drafted:
+            before[i] = sentence
         fit = answer_fit(want, sentence)
         relevance = (
             sim + COVERAGE_WEIGHT * cover + TYPED_BONUS * fit + DRAFTED_BONUS * drafted
@@ -170,7 +174,8 @@ def compose(
     if not pool or pool[0].relevance < ANSWER_FLOOR:
         return Composition(why=_why_not(want, candidates, chunks))
     answering = [c for c in pool if c.relevance >= ANSWER_FLOOR]
-    if want.counted and want.head and not any(head_in(want.head, c.text) for c in answering):
+    given = counts if want.counted else head_in
+    if want.head and not any(given(want.head, c.text) for c in answering):
         return Composition(why=_why_not(want, candidates, chunks, want.head))
     best = pool[0]
     premise = _contradicted(want, best, chunks)
@@ -239,8 +244,14 @@ def _contradicted(want: Asked, best: Candidate, chunks: Sequence[Chunk]) -> str:
     if want.comparison:  # the names of a comparison are its sides, not assumptions
         return ""
     named = [n for n in want.names if not _generic(n)]
-    roles = premise_names(want.question, named)
-    subjects = [n for n in named if n not in roles] or _subject_terms(want, best.text)
+    # A name the answering sentence itself holds is borne out, whatever role the question gives it.
+    roles = [n for n in premise_names(want.question, named) if not mentions(best.text, n)]
+    subjects = [n for n in named if bare(n) not in roles and n not in roles]
+    if not subjects:  # only words say what it is about: a role name must at least appear
+        passages = [f"{c.title} {c.heading} {c.text}" for c in chunks]
+        missing = [n for n in roles if not any(mentions(t, n) for t in passages)]
+        subjects = _subject_terms(want, best.text)
+        roles = missing
     if not subjects or not any(mentions(_in_context(best, chunks), s) for s in subjects):
         return ""
     stated = [m.group(0) for m in _STATED_AMOUNT.finditer(want.question)]
@@ -249,10 +260,10 @@ def _contradicted(want: Asked, best: Candidate, chunks: Sequence[Chunk]) -> str:
     windows = _windows(chunks)
     passages = [f"{c.title} {c.heading} {c.text}" for c in chunks]
     for name in roles:
-        if not any(near(w, name, s) for w in windows for s in subjects):
+        if not any(mentions(w, name) and mentions(w, s) for w in windows for s in subjects):
             return name
     for value in stated:
-        if not any(_states(t, value) and all(mentions(t, s) for s in subjects) for t in passages):
+        if not any(_states(t, value) and any(mentions(t, s) for s in subjects) for t in passages):
             return value
     return ""
 
@@ -270,9 +281,10 @@ def _states(text: str, suspect: str) -> bool:
 
 
 def _windows(chunks: Sequence[Chunk]) -> list[str]:
-    return [
+    found = [f"{c.title} {c.heading}" for c in chunks]  # "Moonshot AI's Kimi K2" in a title
+    return found + [
         s for chunk in chunks for s in split_sentences(chunk.text)
-        if not _NOT_AN_ANSWER.search(clean(s))
+        if not _NOT_AN_ANSWER.search(clean(s)) and s.count("|") < 2  # not a table
     ]  # fmt: skip
 
 

@@ -107,6 +107,7 @@ class Asked:
     values: tuple[str, ...]  # dates and figures it states itself
     head: str = ""  # the thing a figure or name is asked of: "people" in "how many people"
     counted: bool = False  # "how many": the figure must be a count of the head
+    exact: bool = False  # "on what date", "which day": a bare year does not answer
 
 
 def asked(question: str, context: str = "") -> Asked:
@@ -130,6 +131,7 @@ def asked(question: str, context: str = "") -> Asked:
         values=tuple(dict.fromkeys(_NUMBER.findall(question))),
         head=_head(main) if kind in ("figure", "name") else "",
         counted=bool(re.search(r"\bhow many\b", main, re.I)),
+        exact=bool(re.search(r"\b(?:what|which)\s+(?:date|day)\b", main, re.I)),
     )
 
 
@@ -160,36 +162,27 @@ def _main_clause(question: str) -> str:
     return question
 
 
+_TITLE = re.compile(r"^(?:President|Premier|Chairman|Minister|Secretary|CEO|Dr)\s+")
+
+
+def bare(name: str) -> str:
+    """A name without its title: the sources may say "Donald Trump" for "President Trump"."""
+    return _TITLE.sub("", name)
+
+
 def premise_names(question: str, names: Sequence[str]) -> list[str]:
     """Those of ``names`` the question takes for granted as the owner, kind or maker of what it
     asks about: "Meta's Stargate", "which Huawei lab", "did Tencent release"."""
     found = []
     for name in names:
         n = re.escape(name)
+        name = bare(name)
         role = (
             rf"\b{n}['’]s\s|\b(?i:which|what)\s+{n}\s+[a-z]|\b(?i:did|does|has|had)\s+{n}\s+[a-z]"
         )
         if re.search(role, question):
             found.append(name)
     return found
-
-
-def near(text: str, first: str, second: str, words: int = 6) -> bool:
-    """Both names (or their usual other names) occur in ``text`` within ``words`` words."""
-    spots = [_spots(text, name) for name in (first, second)]
-    return any(
-        len(text[min(a, c) : max(b, d)].split()) <= words + 2
-        for a, b in spots[0] for c, d in spots[1]
-    )  # fmt: skip
-
-
-def _spots(text: str, name: str) -> list[tuple[int, int]]:
-    lowered = text.lower()
-    options = (name.lower(), *ALIASES.get(name.lower(), ()))
-    return [
-        m.span() for o in options
-        for m in re.finditer(rf"(?<![a-z0-9]){re.escape(o)}(?![a-z0-9])", lowered)
-    ]  # fmt: skip
 
 
 def names_in(text: str) -> list[str]:
@@ -251,8 +244,10 @@ def answer_fit(want: Asked, sentence: str) -> float:
         dates = [m for m in _DATE_VALUE.finditer(text) if m.group(0).lower() not in given]
         if not dates:
             return 0.0
-        return 1.0 if any(_FULL_DATE.search(m.group(0)) or not m.group(0).isdigit()
-                          for m in dates) else 0.6  # fmt: skip
+        if any(_FULL_DATE.search(m.group(0)) for m in dates):
+            return 1.0
+        month = any(not m.group(0).isdigit() for m in dates)
+        return 0.0 if want.exact and not month else 0.8 if month else 0.6
     if want.kind == "figure":
         undated = _DATE_VALUE.sub(" ", _FULL_DATE.sub(" ", text))
         spans = [m for m in _QUANTITY.finditer(undated) if m.group(0) not in want.values]
@@ -275,6 +270,26 @@ _SAME_HEAD = {
     "firms": ("companies", "entities", "businesses"),
     "gpus": ("gpus", "chips", "accelerators", "gpu"),
 }
+
+
+def counts(head: str, text: str) -> bool:
+    """A number (not an amount of money) stands a few words before the counted word: "2,048
+    H800 GPUs", "eight national computing hubs"."""
+    words = _WORD.findall(_MONEY.sub(" ", _DATE_VALUE.sub(" ", text)).lower())
+    targets = {stem(w) for w in (head, *_SAME_HEAD.get(head, ()))}
+    for i, word in enumerate(words):
+        if stem(word) in targets:
+            before = words[max(0, i - 4) : i]
+            if any(w[0].isdigit() or w in _COUNT_WORDS for w in before):
+                return True
+    return False
+
+
+_MONEY = re.compile(r"(?:US|HK)?[$€£¥]\s?\d[\d.,]*(?:\s*(?:billion|million|trillion)\b)?")
+_COUNT_WORDS = frozenset(
+    "two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty "
+    "fifty hundred hundreds thousand thousands dozen dozens".split()
+)
 
 
 def head_in(head: str, text: str) -> bool:

@@ -175,3 +175,49 @@ def test_a_superseded_source_is_said_to_be(tmp_path: Path) -> None:
     answer = bot.ask("What transfer rate limit did the old rule set for chips sold to China?")
     assert "600 GB/s" in answer.text
     assert any("superseded by new-rule" in note for note in answer.notes)
+
+
+def _bot(tmp_path: Path, files: dict[str, str]) -> Assistant:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, text in files.items():
+        (corpus / name).write_text(text)
+    bot = Assistant(settings_for(tmp_path, corpus), embedder=HashEmbedder())
+    bot.index()
+    return bot
+
+
+FUND = (
+    "# The chip fund\n\nThe chip fund raised 344 billion yuan in May 2024. The chip fund has 19 "
+    "shareholders, led by the Ministry of Finance. The chip fund invests in memory makers.\n"
+)
+
+
+def test_how_many_is_answered_by_a_count_of_what_was_asked(tmp_path: Path) -> None:
+    bot = _bot(tmp_path, {"fund.md": FUND})
+    answer = bot.ask("How many shareholders does the chip fund have?")
+    assert not answer.abstained and answer.text.startswith("The chip fund has 19 shareholders")
+    # The passage counts shareholders, not staff: the other figures are not offered instead.
+    declined = bot.ask("How many employees does the chip fund have?")
+    assert declined.abstained and "344" not in declined.text and "19" not in declined.text
+
+
+def test_a_follow_up_names_what_the_earlier_question_was_about(tmp_path: Path) -> None:
+    bot = _bot(
+        tmp_path,
+        {
+            "stargate.md": "# Stargate\n\nThe Stargate Project will deploy $100 billion at once. "
+            "The Stargate Project was announced at the White House.\n",
+            "fund.md": FUND.replace("invests in", "will deploy $40 billion at once in"),
+        },
+    )
+    history = [("What is the Stargate Project?", "A company building AI data centres.")]
+    answer = bot.ask("How much will it deploy at once?", history)
+    assert "$100 billion" in answer.text and "$40 billion" not in answer.text
+
+
+def test_a_maker_the_sources_never_tie_to_the_product_is_corrected(real_bot: Assistant) -> None:
+    answer = real_bot.ask("Which Tencent chip did Nvidia offer after the 2023 update?")
+    assert not answer.abstained and "H20" in answer.text and "Not Tencent" in answer.text
+    truthful = real_bot.ask("Which chip did Nvidia offer after the 2023 update?")
+    assert "H20" in truthful.text and "premise" not in truthful.text
