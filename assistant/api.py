@@ -52,6 +52,15 @@ from assistant.records import (
     date_problem,
 )
 from assistant.sanitizing import scrub_paths, unlink, web_links
+from assistant.schemas import (
+    AddReportOut,
+    CitationOut,
+    HitOut,
+    IndexReportOut,
+    IndexStatusOut,
+    SearchOut,
+    SentenceOut,
+)
 from assistant.settings import Backend, SearchMode
 
 logger = logging.getLogger(__name__)
@@ -202,51 +211,6 @@ class ErrorResponse(BaseModel):
     error: ErrorDetail
 
 
-class ChunkOut(BaseModel):
-    chunk_id: str
-    text: str
-    source: str
-    title: str
-    heading: str
-    page: int | None
-    start: int
-    end: int
-    position: int
-    url: str
-    publisher: str
-    date: str
-    topics: list[str]
-    doc_hash: str
-    location: str
-
-
-class HitOut(ChunkOut):
-    score: float
-    similarity: float | None
-    bm25: float | None
-    dense_rank: int | None
-    bm25_rank: int | None
-
-
-class CitationOut(ChunkOut):
-    n: int
-    snippet: str
-    quote: str
-    quote_start: int
-    quote_end: int
-    score: float
-    link: str
-
-
-class SentenceOut(BaseModel):
-    text: str
-    citations: list[int]
-    support: Literal["supported", "weak", "unsupported"]
-    chunk_ids: list[str]
-    quote: str
-    reason: str
-
-
 class Evidence(BaseModel):
     """What backs an answer; standard OpenAI clients ignore these extra fields."""
 
@@ -322,47 +286,6 @@ class ModelList(BaseModel):
     data: list[ModelCard]
 
 
-class SearchResponse(BaseModel):
-    relevant: bool = Field(description="False when nothing passed the relevance floor.")
-    hits: list[HitOut]
-
-
-class IndexStatusOut(BaseModel):
-    exists: bool
-    where: str
-    collection: str
-    documents: int
-    chunks: int
-    model: str
-    settings: str
-    built_at: str
-    changed_since: dict[str, list[str]]
-
-
-class FailureOut(BaseModel):
-    path: str
-    reason: str
-    hint: str
-
-
-class IndexReportOut(BaseModel):
-    collection: str
-    added: list[str]
-    changed: list[str]
-    renamed: list[tuple[str, str]]
-    removed: list[str]
-    unchanged: list[str]
-    duplicates: list[tuple[str, str]]
-    failed: list[FailureOut]
-    chunks_embedded: int
-    chunks_reused: int
-    documents: int
-    chunks: int
-    seconds: float
-    switched_from: str | None
-    exit_code: int
-
-
 class IndexJob(BaseModel):
     id: str
     status: Literal["running", "done", "failed"]
@@ -374,19 +297,6 @@ class IndexJob(BaseModel):
     finished_at: str | None
     report: IndexReportOut | None = Field(description="The diff, once done.")
     error: str | None
-
-
-class AddedOut(BaseModel):
-    item: str = Field(description="The link as given.")
-    path: str = Field(description="Where it was saved, relative to the corpus folder.")
-    title: str
-
-
-class AddReportOut(BaseModel):
-    added: list[AddedOut]
-    failed: list[FailureOut] = Field(description="Links refused or not fetched, and why.")
-    index: IndexReportOut | None = Field(description="The index update, if anything was added.")
-    exit_code: int = Field(description="0 all added, 3 some failed, 4 none added.")
 
 
 # ------------------------------------------------------------------------------------ errors
@@ -683,15 +593,13 @@ async def list_models() -> ModelList:
     return ModelList(data=[ModelCard(id=MODEL_ID, created=_STARTED, owned_by="ai-race-assistant")])
 
 
-@router.post(
-    "/search", response_model=SearchResponse, responses=error_responses(400, 413, 422, 503)
-)
-async def search(body: SearchRequest, request: Request) -> SearchResponse:
+@router.post("/search", response_model=SearchOut, responses=error_responses(400, 413, 422, 503))
+async def search(body: SearchRequest, request: Request) -> SearchOut:
     """The passages that best match a query, with their scores and ranks."""
     filters = body.filters.to_filters() if body.filters else None
     result = await run_in_threadpool(_bot(request).search, body.query, body.k, filters, body.mode)
     hits = [HitOut.model_validate(web_links(hit.to_dict())) for hit in result.hits]
-    return SearchResponse(relevant=result.relevant, hits=hits)
+    return SearchOut(relevant=result.relevant, hits=hits)
 
 
 @router.get("/index", response_model=IndexStatusOut)

@@ -13,76 +13,31 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractAsyncContextManager, contextmanager
-from typing import Annotated, Any, TypeVar, get_type_hints
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.types import CallToolResult, InputRequiredResult, Resource, TextContent
-from pydantic import BaseModel, Field, ValidationError, create_model
+from pydantic import Field, ValidationError
 from starlette.types import Receive, Scope, Send
 
 from assistant.api import MAX_TEXT_CHARS
-from assistant.core import Assistant, IndexStatus
+from assistant.core import Assistant
 from assistant.errors import AssistantError, ConfigError
 from assistant.records import (
     MAX_FILTER_CHARS,
     MAX_FILTER_VALUES,
-    Answer,
-    Chunk,
-    Citation,
     Filters,
-    Hit,
-    SentenceSupport,
 )
 from assistant.sanitizing import scrub_paths, unlink, web_links
+from assistant.schemas import AnswerOut, IndexStatusOut, SearchOut
 from assistant.settings import RetrievalSettings, SearchMode, Settings
 
 SCHEME = "corpus"
 HTTP_PATH = "/mcp"
 _T = TypeVar("_T")
-
-# ---- output schemas, derived from the records' fields as their to_dict() writes them ----------
-
-
-def _record_model(
-    name: str,
-    record: type,
-    rename: dict[str, str] | None = None,
-    skip: tuple[str, ...] = (),
-    base: type[BaseModel] | None = None,
-    **extra: Any,
-) -> type[BaseModel]:
-    hints = get_type_hints(record)
-    fields: dict[str, Any] = {
-        (rename or {}).get(f.name, f.name): (hints[f.name], ...)
-        for f in dataclasses.fields(record)
-        if f.name not in skip
-    }
-    return create_model(name, __base__=base, **fields, **extra)
-
-
-PassageOut = _record_model("Passage", Chunk, rename={"id": "chunk_id"}, location=(str, ...))
-HitOut = _record_model("Hit", Hit, skip=("chunk",), base=PassageOut)
-CitationOut = _record_model(
-    "Citation", Citation, skip=("chunk",), base=PassageOut, snippet=(str, ...), link=(str, ...)
-)
-SentenceOut = _record_model("Sentence", SentenceSupport)
-AnswerOut = _record_model(
-    "Answer",
-    Answer,
-    rename={"text": "answer"},
-    skip=("citations", "sentences"),
-    citations=(list[CitationOut], ...),  # type: ignore[valid-type]
-    sentences=(list[SentenceOut], ...),  # type: ignore[valid-type]
-)
-SearchOut = create_model(
-    "SearchResult",
-    relevant=(bool, Field(description="False when nothing passed the relevance floor.")),
-    hits=(list[HitOut], ...),  # type: ignore[valid-type]
-)
-StatusOut = _record_model("IndexStatus", IndexStatus)
 
 # ---- inputs --------------------------------------------------------------------------------
 
@@ -164,7 +119,7 @@ class CorpusServer(MCPServer[Any]):
         out["citations"] = [web_links(c) for c in out["citations"]]  # http(s) links only
         return _result(out, render_answer(out))
 
-    def index_status(self) -> Annotated[CallToolResult, StatusOut]:
+    def index_status(self) -> Annotated[CallToolResult, IndexStatusOut]:
         """The live index (documents, chunks, embedding model, when built) and the corpus files
         new, changed or removed since it was built."""
         out = self._call(self.bot.status).to_dict()

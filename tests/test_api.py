@@ -190,6 +190,17 @@ def test_search_with_a_date_filter(http: httpx.Client) -> None:
     assert "chips.md" not in {h["source"] for h in recent["hits"]}
 
 
+def test_search_hits_carry_every_field_of_the_record(http: httpx.Client, bot: Assistant) -> None:
+    found = http.post("/v1/search", json={"query": "export controls", "k": 1}).json()["hits"][0]
+    record = bot.search("export controls", k=1).hits[0].to_dict()
+    assert set(found) == set(record) and found["superseded_by"] == list(record["superseded_by"])
+    swapped = http.post(
+        "/v1/search",
+        json={"query": "chips", "filters": {"since": "2024-01-01", "until": "2023-01-01"}},
+    )
+    assert swapped.status_code == 422 and "swap them" in swapped.text
+
+
 def test_index_status(http: httpx.Client) -> None:
     status = http.get("/v1/index").json()
 
