@@ -141,7 +141,7 @@ def _head(question: str) -> str:
     m = _HEAD.search(question)
     if not m:
         return ""
-    words = [w.lower().strip("'\"") for w in m.group(1).split()]
+    words: list[str] = [w.lower().strip("'\"") for w in str(m.group(1)).split()]
     if "per" in words:  # "tokens per second": the unit is what the figure must be given in
         words = words[: words.index("per") + 2]
     for word in reversed(words):

@@ -19,11 +19,16 @@ from tests.conftest import REPO
 # improves; never lower it without saying why.
 RECALL_AT_5_FLOOR = 0.92
 ABSTENTION_FLOOR = 0.90
-# Answers (extractive), measured at 0.562 right over all answerable questions, 0.95 of the
-# on-topic unanswerable questions (tuning part) declined, 0.933 abstention accuracy overall.
-ANSWER_RIGHT_FLOOR = 0.53
-ON_TOPIC_ABSTAINED_FLOOR = 0.75
-ANSWER_ABSTENTION_FLOOR = 0.90
+# Answers (extractive), measured at 0.604 right over all 169 answerable questions, 20 of the 24
+# on-topic unanswerable questions declined, 0.907 abstention accuracy overall, 6 of 12 false
+# premises corrected (with the right fact), 13 answerable questions wrongly declined (0.077), and
+# no true premise taken for a false one.
+ANSWER_RIGHT_FLOOR = 0.58
+ON_TOPIC_ABSTAINED_FLOOR = 0.79
+ANSWER_ABSTENTION_FLOOR = 0.88
+PREMISES_CORRECTED_FLOOR = 0.41
+WRONGLY_DECLINED_CEILING = 0.10
+FALSE_CORRECTIONS_CEILING = 2
 
 pytestmark = pytest.mark.e2e
 
@@ -64,3 +69,19 @@ def test_answers_stay_right_and_decline_what_the_sources_do_not_say(
     on_topic = [q for q in result["questions"] if q["unanswerable"] and q["kind"] == "unanswerable"]
     declined = sum(q["abstained"] for q in on_topic) / len(on_topic)
     assert declined >= ON_TOPIC_ABSTAINED_FLOOR, [q["id"] for q in on_topic if not q["abstained"]]
+
+
+def test_false_premises_are_corrected_and_true_ones_are_left_alone(
+    result: dict[str, Any],
+) -> None:
+    answerable = [q for q in result["questions"] if not q["unanswerable"]]
+    premises = [q for q in answerable if q["kind"] == "false_premise"]
+    corrected = sum(bool(q["answer_matches"]) for q in premises) / len(premises)
+    assert corrected >= PREMISES_CORRECTED_FLOOR, [q["answer"] for q in premises]
+    wrongly = [
+        q["id"] for q in answerable
+        if q["kind"] != "false_premise" and "premise does not match" in q["answer"]
+    ]  # fmt: skip
+    assert len(wrongly) <= FALSE_CORRECTIONS_CEILING, wrongly
+    declined = [q["id"] for q in answerable if q["abstained"]]
+    assert len(declined) / len(answerable) <= WRONGLY_DECLINED_CEILING, declined
