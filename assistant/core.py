@@ -55,9 +55,17 @@ class Facets:
 
 
 class Assistant:
-    def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        embedder: Embedder | None = None,
+        store_client: Any | None = None,
+    ) -> None:
+        """``store_client``: a Chroma client to keep the passages in (an in-memory
+        ``chromadb.EphemeralClient()`` in tests); by default the index settings choose."""
         self.settings = settings or Settings()
         self.embedder = embedder or Embedder(self.settings.embedding)
+        self._store_client = store_client
         self._store: Any = None
         self._manifest: Manifest | None = None
         self._retriever: Retriever | None = None
@@ -75,7 +83,7 @@ class Assistant:
             if self._store is None:
                 from assistant.store import Store
 
-                self._store = Store(self.settings.index)
+                self._store = Store(self.settings.index, self._store_client)
             return self._store
 
     @property

@@ -15,7 +15,15 @@ Where = dict[str, Any]
 
 
 class Store:
-    def __init__(self, settings: IndexSettings) -> None:
+    """``client``: a Chroma client built elsewhere (``chromadb.EphemeralClient()`` keeps the
+    index in memory, for tests); otherwise the settings say which one to open."""
+
+    def __init__(self, settings: IndexSettings, client: Any | None = None) -> None:
+        self._collections: dict[str, Any] = {}
+        if client is not None:
+            self.client: Any = client
+            self.where = f"an in-memory Chroma ({type(client).__name__})"
+            return
         go_offline()
         import chromadb
         from chromadb.config import Settings as ChromaSettings
@@ -30,7 +38,7 @@ class Store:
                     "use the form http://127.0.0.1:8000"
                 )
             try:
-                self.client: Any = chromadb.HttpClient(
+                self.client = chromadb.HttpClient(
                     host=url.hostname,
                     port=url.port or (443 if url.scheme == "https" else 80),
                     ssl=url.scheme == "https",
@@ -45,7 +53,6 @@ class Store:
         else:
             settings.path.mkdir(parents=True, exist_ok=True)
             self.client = chromadb.PersistentClient(path=self.where, settings=chroma_settings)
-        self._collections: dict[str, Any] = {}
 
     @property
     def max_batch(self) -> int:

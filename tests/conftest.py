@@ -1,5 +1,6 @@
-"""Shared fixtures: a fixture corpus (Markdown, text, HTML and a generated PDF), a small real
-fake embedder for tests where the model is not the point, and the real bundled models."""
+"""Shared fixtures: a fixture corpus (Markdown, text, HTML and a generated PDF), small real
+fakes for tests where the model is not the point (an embedder, a chat model with queued
+replies, an in-memory Chroma), and the real bundled models."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import os
 import re
 import shutil
 import socket
+from collections import deque
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -17,6 +19,7 @@ import pytest
 
 from assistant import Assistant, Settings
 from assistant.embedding import Embedder
+from assistant.generation import Message
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).parent.parent
@@ -45,6 +48,73 @@ class HashEmbedder(Embedder):
 
     def embed_query(self, text: str) -> list[float]:
         return self._vector(text)
+
+
+class QueuedChatModel:
+    """A chat model that answers each call with the next queued reply, streamed word by word,
+    and keeps the messages it was sent. With the queue empty it repeats ``fallback``."""
+
+    name = "fake:queued"
+    source_tokens = 0
+
+    def __init__(self, *replies: str, fallback: str = "", context_length: int = 8192) -> None:
+        self.replies = deque(replies)
+        self.fallback = fallback
+        self.prompts: list[list[Message]] = []
+        self._context = context_length
+
+    @property
+    def context_length(self) -> int:
+        return self._context
+
+    def queue(self, *replies: str) -> None:
+        self.replies.extend(replies)
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split()) + 1
+
+    def stream(self, messages: list[Message]) -> Iterator[str]:
+        self.prompts.append(list(messages))
+        reply = self.replies.popleft() if self.replies else self.fallback
+        for i, word in enumerate(reply.split(" ")):
+            yield word if i == 0 else f" {word}"
+
+
+def memory_client() -> object:
+    """An in-memory Chroma client; emptied by the ``memory_store`` fixture after each test."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    settings = ChromaSettings(anonymized_telemetry=False, allow_reset=True)
+    return chromadb.EphemeralClient(settings=settings)
+
+
+@pytest.fixture
+def memory_store() -> Iterator[object]:
+    client = memory_client()
+    yield client
+    client.reset()  # type: ignore[attr-defined]  # in-memory clients share one system
+
+
+@pytest.fixture
+def chat_model() -> QueuedChatModel:
+    return QueuedChatModel()
+
+
+@pytest.fixture
+def model_bot(
+    tmp_path: Path, corpus: Path, memory_store: object, chat_model: QueuedChatModel
+) -> Assistant:
+    """The fixture corpus indexed in memory with the fake embedder, answering with the
+    queued chat model as its ``openai`` backend: no model file, server or folder of Chroma."""
+    bot = Assistant(
+        settings_for(tmp_path, corpus, backend="openai"),
+        embedder=HashEmbedder(),
+        store_client=memory_store,
+    )
+    bot.use_model("openai", chat_model)
+    assert bot.index().exit_code == 0
+    return bot
 
 
 def make_pdf(path: Path, pages: list[str]) -> None:

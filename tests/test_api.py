@@ -17,9 +17,7 @@ import openai
 import pytest
 
 from assistant import Assistant, Settings
-from tests.conftest import serving
-
-pytestmark = pytest.mark.e2e
+from tests.conftest import HashEmbedder, memory_client, serving
 
 TOKEN = "s3cret-token"
 QUESTION = "When did the US restrict exports of advanced AI chips to China?"
@@ -79,8 +77,15 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def bot(root: Path) -> Assistant:
-    bot = Assistant(make_settings(root, TOKEN))
+def store() -> Iterator[Any]:
+    client: Any = memory_client()
+    yield client
+    client.reset()
+
+
+@pytest.fixture(scope="module")
+def bot(root: Path, store: Any) -> Assistant:
+    bot = Assistant(make_settings(root, TOKEN), embedder=HashEmbedder(), store_client=store)
     bot.index()
     return bot
 
@@ -108,7 +113,8 @@ def open_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A server without the token setting, over an empty index folder."""
     root = tmp_path_factory.mktemp("open")
     (root / "corpus").mkdir()
-    with serving(Assistant(make_settings(root, token=None)), log_config=None) as url:
+    bot = Assistant(make_settings(root, token=None), embedder=HashEmbedder())
+    with serving(bot, log_config=None) as url:
         yield url
 
 

@@ -8,19 +8,19 @@ import html
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
 from assistant import Answer, Assistant, Chunk, Citation, Filters, SentenceSupport, Settings
+from assistant.embedding import Embedder
 from assistant.errors import UploadError
 from assistant.uploads import safe_name, save_upload
 from assistant.web import WebChat
 from assistant.web_render import answer_html, card_html
-from tests.conftest import REPO, serving
-
-e2e = pytest.mark.e2e  # the tests that build a real index and start the server
+from tests.conftest import REPO, HashEmbedder, memory_client, serving
 
 DOCS = {
     "chips.md": (
@@ -66,12 +66,13 @@ def write_doc(
     (folder / name).write_text(f"{front}# {title}\n\n{body}\n", encoding="utf-8")
 
 
-def indexed_bot(root: Path) -> Assistant:
-    """The fixture corpus, indexed with the real bundled embedder; the extractive backend."""
+def indexed_bot(root: Path, embedder: Embedder | None = None, store: Any = None) -> Assistant:
+    """The fixture corpus, indexed with ``embedder`` (the real bundled one by default) into
+    ``store`` (a Chroma folder by default); the extractive backend."""
     for name, doc in DOCS.items():
         write_doc(root / "corpus", name, *doc)
     (root / "corpus" / "TOPICS.txt").write_text((REPO / "corpus" / "TOPICS.txt").read_text())
-    bot = Assistant(web_settings(root))
+    bot = Assistant(web_settings(root), embedder=embedder, store_client=store)
     report = bot.index()
     assert report.exit_code == 0, report.failed
     return bot
@@ -86,8 +87,15 @@ def web_settings(root: Path, **llm: object) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def web_bot(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
-    return indexed_bot(tmp_path_factory.mktemp("web"))
+def store() -> Iterator[Any]:
+    client: Any = memory_client()
+    yield client
+    client.reset()
+
+
+@pytest.fixture(scope="module")
+def web_bot(tmp_path_factory: pytest.TempPathFactory, store: Any) -> Assistant:
+    return indexed_bot(tmp_path_factory.mktemp("web"), HashEmbedder(), store)
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +109,9 @@ def server_down(web_bot: Assistant) -> Assistant:
     """The same index, answered by an OpenAI-compatible server that is not running."""
     root = web_bot.settings.corpus.path.parent
     return Assistant(
-        web_settings(root, backend="openai", base_url="http://127.0.0.1:9/v1", retries=0)
+        web_settings(root, backend="openai", base_url="http://127.0.0.1:9/v1", retries=0),
+        embedder=web_bot.embedder,
+        store_client=web_bot.store.client,
     )
 
 
@@ -115,7 +125,6 @@ def ask(client: Client, question: str, history: str = "[]", filters: str = "{}")
     return json.loads(reply)  # type: ignore[no-any-return]
 
 
-@e2e
 def test_ask_endpoint_cites_the_source_that_holds_the_fact(client: Client) -> None:
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     assert {"/ask", "/chat"} <= set(endpoints)
@@ -128,7 +137,6 @@ def test_ask_endpoint_cites_the_source_that_holds_the_fact(client: Client) -> No
     assert cited["cpm.md"]["link"].startswith("https://example.org/cpm#:~:text=")
 
 
-@e2e
 def test_ask_applies_filters_and_takes_history(client: Client) -> None:
     history = json.dumps(
         [{"role": "user", "content": "Who made the CPM models?"},
@@ -142,7 +150,6 @@ def test_ask_applies_filters_and_takes_history(client: Client) -> None:
     assert {c["source"] for c in data["citations"]} == {"deepseek.md"}
 
 
-@e2e
 def test_bad_input_gets_a_readable_message(client: Client) -> None:
     with pytest.raises(AppError) as caught:
         ask(client, "Who made the CPM models?", filters='{"since": "2023-02-30"}')
@@ -151,17 +158,16 @@ def test_bad_input_gets_a_readable_message(client: Client) -> None:
         ask(client, "Who made the CPM models?", history="[{")
 
 
-@e2e
 def test_without_an_index_the_answer_says_how_to_build_one(tmp_path: Path) -> None:
     (tmp_path / "corpus").mkdir()
-    with serving(Assistant(web_settings(tmp_path))) as url, pytest.raises(AppError) as caught:
+    bot = Assistant(web_settings(tmp_path), embedder=HashEmbedder())
+    with serving(bot) as url, pytest.raises(AppError) as caught:
         ask(Client(url, verbose=False), "Who made the CPM models?")
     message = str(caught.value)
     assert "No index found" in message and "assistant index" in message
     assert "Traceback" not in message
 
 
-@e2e
 def test_status_names_the_backend_and_whether_it_answers(
     web_bot: Assistant, server_down: Assistant
 ) -> None:
@@ -172,7 +178,6 @@ def test_status_names_the_backend_and_whether_it_answers(
     assert 'class="dot down"' in down
 
 
-@e2e
 def test_chat_shows_a_model_error_as_a_message_and_goes_on(server_down: Assistant) -> None:
     chat = WebChat(server_down)
     *_, (box, messages, history, panel) = chat.respond(
