@@ -137,7 +137,7 @@ class Assistant:
         if not saved:
             return report
         try:
-            report.index = self.start_index_job(progress=progress).result()
+            report.index = self.start_index_job(progress=progress, wait=True).result()
         except AssistantError as exc:
             report.error = str(exc)
         gone = [s for s in saved if not kept(s.rel, report.index)]
@@ -148,11 +148,16 @@ class Assistant:
         return report
 
     def start_index_job(
-        self, rebuild: bool = False, progress: ProgressFn | None = None
+        self, rebuild: bool = False, progress: ProgressFn | None = None, wait: bool = False
     ) -> IndexJob:
-        """Update the index in the background (IndexBusyError while another update runs);
-        ``progress`` hears every step, and ``job(id)`` finds the job again."""
-        return self._jobs.start(lambda step: self.index(rebuild=rebuild, progress=step), progress)
+        """Update the index in the background; ``progress`` hears every step, and ``job(id)``
+        finds the job again. While another update runs: IndexBusyError, or with ``wait``,
+        this one starts after it."""
+
+        def work(step: ProgressFn) -> IndexReport:
+            return self.index(rebuild=rebuild, progress=step)
+
+        return self._jobs.start(work, progress, wait)
 
     def job(self, job_id: str) -> IndexJob | None:
         """A recent index job by its id; the last few are kept."""

@@ -90,16 +90,27 @@ class IndexJobs:
         self._jobs: dict[str, IndexJob] = {}
         self._lock = threading.Lock()
 
-    def start(self, work: Work, listener: ProgressFn | None = None) -> IndexJob:
-        with self._lock:
-            if any(job.status == "running" for job in self._jobs.values()):
-                raise IndexBusyError()
-            job = IndexJob(uuid.uuid4().hex, datetime.now(UTC))
-            self._jobs[job.id] = job
-            for old in list(self._jobs)[: -self.kept]:
-                del self._jobs[old]
+    def start(self, work: Work, listener: ProgressFn | None = None, wait: bool = False) -> IndexJob:
+        """A new job running ``work``; while another runs, IndexBusyError, or with ``wait``,
+        the new one starts once it is done."""
+        while True:
+            with self._lock:
+                running = next((j for j in self._jobs.values() if j.status == "running"), None)
+                if running is None:
+                    job = self._add()
+                    break
+                if not wait:
+                    raise IndexBusyError()
+            running._done.wait()
         name = f"index-{job.id[:8]}"
         threading.Thread(target=job.run, args=(work, listener), name=name, daemon=True).start()
+        return job
+
+    def _add(self) -> IndexJob:
+        job = IndexJob(uuid.uuid4().hex, datetime.now(UTC))
+        self._jobs[job.id] = job
+        for old in list(self._jobs)[: -self.kept]:
+            del self._jobs[old]
         return job
 
     def get(self, job_id: str) -> IndexJob | None:

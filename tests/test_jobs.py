@@ -10,6 +10,7 @@ from assistant import Assistant
 from assistant.errors import AssistantError
 from assistant.indexing import Progress
 from assistant.jobs import IndexBusyError
+from assistant.uploads import UploadReport
 
 
 def test_an_index_job_reports_progress_refuses_a_second_and_keeps_its_report(
@@ -40,3 +41,20 @@ def test_a_failed_job_says_why_and_raises_for_a_caller_that_waits(fake_bot: Assi
         job.result(timeout=60)
     assert job.status == "failed" and job.error == str(caught.value)
     assert fake_bot.job("nope") is None
+
+
+def test_an_upload_waits_for_a_running_update_instead_of_failing(fake_bot: Assistant) -> None:
+    release = threading.Event()
+    first = fake_bot.start_index_job(progress=lambda step: release.wait(10))
+    fake_bot.settings.web.max_upload_mb = 1
+    note = fake_bot.settings.corpus.path.parent / "tin-note.md"
+    note.write_text("# Tin\n\nChina's tin exports fell in 2024, a note says.\n")
+    added: list[UploadReport] = []
+    upload = threading.Thread(target=lambda: added.append(fake_bot.add_uploads([str(note)])))
+    upload.start()
+    upload.join(0.5)
+    assert upload.is_alive() and first.status == "running"  # it waits, it is not refused
+    release.set()
+    upload.join(60)
+    assert added[0].error == "" and added[0].saved == ["uploads/tin-note.md"]
+    assert any(h.chunk.source == "uploads/tin-note.md" for h in fake_bot.search("tin").hits)
