@@ -50,12 +50,12 @@ def prepare(bot: Assistant, build: bool = True) -> None:
     """Build the index on first run, or update it when the corpus changed since."""
     if not build or not bot.is_stale():
         return
-    from assistant.cli import render_report
     from assistant.progress import progress_printer
+    from assistant.text_render import render_report
 
     print("Indexing the corpus (only new or changed files are embedded)…", file=sys.stderr)
     with progress_printer() as progress:
-        report = bot.index(progress=progress)
+        report = bot.start_index_job(progress=progress).result()
     print(render_report(report), file=sys.stderr)
 
 
