@@ -44,6 +44,8 @@ from assistant.jobs import KEPT_JOBS, IndexBusyError
 from assistant.records import (
     MAX_FILTER_CHARS,
     MAX_FILTER_VALUES,
+    MAX_MESSAGES,
+    MAX_TEXT_CHARS,
     Answer,
     Filters,
     Final,
@@ -67,8 +69,6 @@ logger = logging.getLogger(__name__)
 
 MODEL_ID = "ai-race-assistant"
 MAX_BODY_BYTES = 1024 * 1024
-MAX_TEXT_CHARS = 4000  # one message, or one search query
-MAX_MESSAGES = 100
 _STARTED = int(time.time())
 
 # ----------------------------------------------------------------------------- request models

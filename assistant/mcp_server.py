@@ -23,14 +23,9 @@ from mcp.types import CallToolResult, InputRequiredResult, Resource, TextContent
 from pydantic import Field, ValidationError
 from starlette.types import Receive, Scope, Send
 
-from assistant.api import MAX_TEXT_CHARS
 from assistant.core import Assistant
 from assistant.errors import AssistantError, ConfigError
-from assistant.records import (
-    MAX_FILTER_CHARS,
-    MAX_FILTER_VALUES,
-    Filters,
-)
+from assistant.records import MAX_FILTER_CHARS, MAX_FILTER_VALUES, MAX_TEXT_CHARS, Filters
 from assistant.sanitizing import scrub_paths, unlink, web_links
 from assistant.schemas import AnswerOut, IndexStatusOut, SearchOut
 from assistant.settings import RetrievalSettings, SearchMode, Settings

@@ -11,6 +11,9 @@ from typing import Any, Literal
 from assistant.errors import ConfigError
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# What a front-end passes to the core at most: each refuses more with its own clear error.
+MAX_TEXT_CHARS = 4000  # one question, one turn of a conversation, or one search query
+MAX_MESSAGES = 100  # turns of a conversation
 MAX_FILTER_VALUES = 50
 MAX_FILTER_CHARS = 500
 

@@ -30,14 +30,13 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from assistant.api import MAX_MESSAGES, MAX_TEXT_CHARS
 from assistant.core import Assistant, Facets
 from assistant.errors import AssistantError, ConfigError
 from assistant.fetching import FILES_FOLDER as UPLOADS_FOLDER
 from assistant.fetching import is_link
 from assistant.indexing import Progress
 from assistant.offline import go_offline, upload_folder
-from assistant.records import Answer, Filters, Final
+from assistant.records import MAX_MESSAGES, MAX_TEXT_CHARS, Answer, Filters, Final
 from assistant.sanitizing import scrub_paths
 from assistant.uploads import MAX_UPLOAD_FILES, UPLOAD_SUFFIXES, UploadReport
 from assistant.web_render import (
