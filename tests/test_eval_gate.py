@@ -57,7 +57,11 @@ def result(corpus_bot: Assistant) -> dict[str, Any]:
 
 def test_retrieval_recall_at_5_stays_above_the_gate(result: dict[str, Any]) -> None:
     assert result["retrieval"]["recall@5"] >= RECALL_AT_5_FLOOR, result["retrieval"]
-    assert result["abstention"]["accuracy"] >= ABSTENTION_FLOOR, result["abstention"]
+    # Retrieval can only decline what is off topic: the on-topic unanswerable questions (ids
+    # unans-*) are meant to find relevant passages and are declined by the answer (gated below).
+    rows = [q for q in result["questions"] if not q["id"].startswith("unans-")]
+    right = sum(q["relevant"] != q["unanswerable"] for q in rows) / len(rows)
+    assert right >= ABSTENTION_FLOOR, [q["id"] for q in rows if q["relevant"] == q["unanswerable"]]
 
 
 def test_answers_stay_right_and_decline_what_the_sources_do_not_say(
