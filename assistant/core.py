@@ -52,6 +52,9 @@ class Facets:
     topics: list[str] = field(default_factory=list)
     publishers: list[str] = field(default_factory=list)
     sources: list[tuple[str, str]] = field(default_factory=list)  # (title, corpus path)
+    # topic -> the newest date through which one of its sources was checked (accurate_as_of,
+    # else its publication date): how current the corpus is, shown before anyone asks
+    coverage: dict[str, str] = field(default_factory=dict)
 
 
 class Assistant:
@@ -325,7 +328,14 @@ def _collect_facets(chunks: Sequence[Chunk], allowed: list[str]) -> Facets:
     publishers = sorted({c.publisher for c in chunks if c.publisher})
     titles = {c.source: c.title or c.source for c in chunks}
     sources = sorted(((title, path) for path, title in titles.items()), key=lambda s: s[0].lower())
-    return Facets(topics or allowed, publishers, sources)
+    coverage: dict[str, str] = {}
+    for chunk in chunks:
+        checked = chunk.accurate_as_of or chunk.date
+        for topic in chunk.topics:
+            if checked and checked > coverage.get(topic, ""):
+                coverage[topic] = checked
+    ordered = {t: coverage[t] for t in topics if t in coverage}
+    return Facets(topics or allowed, publishers, sources, ordered)
 
 
 def _messages(history: History | None) -> list[Message]:

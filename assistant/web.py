@@ -261,7 +261,7 @@ class WebChat:
             index = index_text(self.bot.status())
         except AssistantError as exc:
             index = str(exc)
-        return status_html(ok, model, index)
+        return status_html(ok, model, index, self.bot.facets().coverage)
 
     def _model_state(self) -> tuple[bool, str]:
         backend = self.bot.settings.llm.backend

@@ -85,7 +85,8 @@ def sentence_html(sentence: SentenceSupport, key: str, titles: dict[int, str]) -
         return inner
     label = "Weakly supported" if sentence.support == "weak" else "Not supported by the sources"
     tip = f"{label}: {sentence.reason}" if sentence.reason else label
-    return f'<span class="flag flag-{sentence.support}" title="{esc(tip)}">{inner}</span>'
+    why = f' <span class="flag-reason">({esc(sentence.reason)})</span>' if sentence.reason else ""
+    return f'<span class="flag flag-{sentence.support}" title="{esc(tip)}">{inner}</span>{why}'
 
 
 def text_with_markers(text: str, key: str, titles: dict[int, str]) -> str:
@@ -167,7 +168,10 @@ def highlight(text: str, quote: str, at: int) -> str:
 
 def card_html(citation: Citation, key: str) -> str:
     chunk = citation.chunk
-    meta = " · ".join(esc(part) for part in (chunk.publisher, chunk.date) if part)
+    checked = f"checked through {chunk.accurate_as_of}" if chunk.accurate_as_of else ""
+    replaced = f"superseded by {', '.join(chunk.superseded_by)}" if chunk.superseded_by else ""
+    parts = (chunk.publisher, chunk.date, checked, replaced)
+    meta = " · ".join(esc(part) for part in parts if part)
     link = safe_url(citation.link) if safe_url(chunk.url) else ""
     link_html = (
         f'<a class="card-link" href="{esc(link)}" target="_blank" rel="noopener noreferrer">'
@@ -215,11 +219,17 @@ def page_head() -> str:
     )
 
 
-def status_html(model_ok: bool, model: str, index: str) -> str:
+def status_html(
+    model_ok: bool, model: str, index: str, coverage: dict[str, str] | None = None
+) -> str:
     dot = '<span class="dot"></span>' if model_ok else '<span class="dot down"></span>'
+    checked = ""
+    if coverage:
+        items = "".join(f"<li>{esc(topic)}: {esc(date)}</li>" for topic, date in coverage.items())
+        checked = f'<dt>Sources checked through</dt><dd><ul class="coverage">{items}</ul></dd>'
     return (
         f'<dl class="status"><dt>Model</dt><dd>{dot}{esc(model)}</dd>'
-        f"<dt>Index</dt><dd>{esc(index)}</dd></dl>"
+        f"<dt>Index</dt><dd>{esc(index)}</dd>{checked}</dl>"
     )
 
 

@@ -262,3 +262,34 @@ def test_every_front_end_refuses_a_bad_date_with_the_same_words(
     assert code != 0 and words in capsys.readouterr().err
     swapped = filter_choices_note([], [], [], "2024-01-01", "2023-01-01")
     assert "after the until date 2023-01-01; swap them" in swapped
+
+
+def test_cards_say_how_current_a_source_is_and_the_status_shows_coverage() -> None:
+    from dataclasses import replace
+
+    from assistant.web_render import status_html
+
+    citation = hostile_citation()
+    dated = replace(
+        citation,
+        chunk=replace(
+            citation.chunk, date="2025-04-15", accurate_as_of="2026-01-31",
+            superseded_by=("us-h200-rule-2026",),
+        ),
+    )  # fmt: skip
+    card = card_html(dated, "t1")
+    assert "2025-04-15" in card and "checked through 2026-01-31" in card
+    assert "superseded by us-h200-rule-2026" in card
+    status = status_html(True, "extractive", "3 documents", {"export-controls": "2026-02-28"})
+    assert "Sources checked through" in status and "export-controls: 2026-02-28" in status
+
+
+def test_a_flagged_sentence_shows_its_reason_in_words() -> None:
+    from assistant.web_render import sentence_html
+
+    wrong = SentenceSupport(
+        "Licences began in October 2023.", (1,), "unsupported", ("c1",), "",
+        "the passage gives 1 August 2023, not October 2023",
+    )  # fmt: skip
+    shown = sentence_html(wrong, "t1", {1: "Minerals"})
+    assert 'class="flag-reason"' in shown and "not October 2023" in shown
