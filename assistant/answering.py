@@ -35,6 +35,7 @@ from assistant.records import (
 )
 from assistant.retrieval import Retriever, SearchResult
 from assistant.sanitizing import is_instruction, unlink
+from assistant.verifying import Judge
 
 COMPOSE_K = 10
 _NOW = re.compile(r"\b(now|currently|current|today|latest|still|so far|to date|as of)\b", re.I)
@@ -47,6 +48,7 @@ class Request:
     filters: Filters
     backend: str
     k: int | None = None
+    judge: Judge | None = None  # a stronger check of the model's sentences, when configured
 
 
 def retrieve(
@@ -148,7 +150,8 @@ def _draft(
     draft = "".join(pieces).strip()
     if not draft or is_abstention(draft):
         return []
-    _, _, sentences, removed = check_answer(draft, [h.chunk for h in prompt.hits], memo)
+    chunks = [h.chunk for h in prompt.hits]
+    _, _, sentences, removed = check_answer(draft, chunks, memo, judge=request.judge)
     answer.removed_markers = removed
     return sentences
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from langchain_core.retrievers import BaseRetriever
 
     from assistant.retrieval import Retriever, SearchResult
+    from assistant.verifying import Judge
 
 History = Sequence[Message | tuple[str, str]]
 
@@ -73,6 +74,7 @@ class Assistant:
         self._manifest: Manifest | None = None
         self._retriever: Retriever | None = None
         self._models: dict[str, ChatModel] = {}
+        self._judges: dict[str, Judge | None] = {}
         self._lock = threading.Lock()
         self._index_lock = threading.Lock()
         self._jobs = IndexJobs()
@@ -283,6 +285,15 @@ class Assistant:
                 self._models[name] = make_model(self.settings.llm, name)
             return self._models[name]
 
+    def judge(self, backend: str, model: ChatModel | None) -> Judge | None:
+        """The stronger claim judge the verify settings ask for (built once), or None."""
+        from assistant.verifying import make_judge
+
+        with self._lock:
+            if backend not in self._judges:
+                self._judges[backend] = make_judge(self.settings.verify, model, backend)
+            return self._judges[backend]
+
     def use_model(self, backend: str, model: ChatModel) -> None:
         """Answer with this model object for ``backend`` (a client built elsewhere, a fake)."""
         with self._lock:
@@ -301,8 +312,9 @@ class Assistant:
 
         name = backend or self.settings.llm.backend
         filters = filters or self.settings.retrieval.default_filters()
-        request = Request(question.strip(), _messages(history), filters, name, k)
         model = self.model(name)  # a local model starts in its own process while we retrieve
+        judge = self.judge(name, model)
+        request = Request(question.strip(), _messages(history), filters, name, k, judge)
         self.retriever.collection()  # fail early, with the how-to, when no index exists
         yield from answer_stream(
             request, self.retriever, self.embedder, model, self.settings.llm.max_tokens
