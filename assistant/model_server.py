@@ -101,7 +101,8 @@ def _tell(message: dict[str, Any], supervised: bool) -> None:
     elif "error" in message:
         print(f"error: {message['error']}", file=sys.stderr)
     else:
-        print(f"serving {message} on http://127.0.0.1:{message['port']}/v1", file=sys.stderr)
+        print(f"serving on http://127.0.0.1:{message['port']}/v1 (context {message['n_ctx']} "
+              f"tokens, CPU code {Path(message['cpu_module']).name})", file=sys.stderr)  # fmt: skip
 
 
 def _exit_with_parent() -> None:

@@ -131,7 +131,10 @@ def ensure_built(ver: str, extra: tuple[str, ...] = ()) -> Path:
     if list(cache.glob("*.whl")) and all((cache / w).is_file() for w in wanted):
         return cache
     cache.mkdir(parents=True, exist_ok=True)
-    print(f"Building llama-cpp-python {ver} for x86-64-v3 (about 8 minutes on 2 cores)", flush=True)
+    if not list(cache.glob("*.whl")):
+        print(f"Building llama-cpp-python {ver} for x86-64-v3 (about 9 minutes on 2 cores)")
+    else:
+        print(f"Building llama.cpp CPU modules: {', '.join(extra)} (a few minutes)")
     with tempfile.TemporaryDirectory(prefix="llama-build-") as tmp:
         source = sdist(ver, Path(tmp))
         if not list(cache.glob("*.whl")):
