@@ -6,40 +6,24 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol
-from urllib.parse import quote
 
+from assistant.judging import Judge
 from assistant.records import Chunk, Citation, SentenceSupport, Support
 from assistant.sanitizing import is_instruction
-from assistant.verifying import Judge, as_text, compare
+from assistant.text import (
+    Similarity,
+    answer_sentences,
+    key_terms,
+    numbers,
+    similarities,
+    split_sentences,
+)
+from assistant.verifying import as_text, compare
 
 _MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”')\]]*\s+(?=[\"“(\[]?[A-Z0-9])")
-_BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-]+|\d+")
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_LOWER_START = re.compile(r"(?<=[\w)\]%])\.\s+(?=[a-z])")
-_ABBREVIATIONS = frozenset(
-    "vs approx etc cf no nos fig al inc co corp ltd jr sr st mr ms dr".split()
-)
-_STOP = frozenset(
-    (
-        "a an and are as at be been but by can could did do does for from had has have he her his "
-        "how i if in into is it its may more most no not of on or our out over she so such than "
-        "that the their them then there these they this those to was we were what when where "
-        "which who why will with would you also about after before between during under up until "
-        "while all any each other some only own same very just one two new said says"
-    ).split()
-)
 SUPPORTED_OVERLAP, WEAK_OVERLAP = 0.6, 0.35
 SUPPORTED_SIM, WEAK_SIM = 0.72, 0.55
 SPAN_SENTENCES = 3  # most sentences of a passage that may carry one claim
-
-
-class Similarity(Protocol):
-    """Anything that embeds texts to unit vectors (the Embedder does)."""
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]: ...
 
 
 @dataclass(frozen=True)
@@ -54,68 +38,12 @@ class Evidence:
     context: str = ""  # the passage's title and headings
 
 
-def split_sentences(text: str) -> list[str]:
-    """Sentences of prose; a heading or a list item stands on its own, and the lines of a
-    hard-wrapped paragraph are joined first."""
-    blocks: list[str] = []
-    joinable = False
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line:
-            joinable = False
-            continue
-        starts_block = line.startswith("#") or bool(_BULLET.match(line))
-        if joinable and not starts_block:
-            blocks[-1] += " " + line
-        else:
-            blocks.append(_BULLET.sub("", line))
-        joinable = not line.startswith("#")
-    return [s.strip() for block in blocks for s in _SENTENCE_END.split(block) if s.strip()]
-
-
-def answer_sentences(text: str) -> list[str]:
-    """The sentences of an answer. A model (or a list item copied from a passage) may start a
-    sentence in lower case; each is checked on its own, except after an abbreviation."""
-    out = []
-    for sentence in split_sentences(text):
-        start = 0
-        for m in _LOWER_START.finditer(sentence):
-            word = sentence[: m.start()].rsplit(" ", 1)[-1].lower()
-            if "." not in word and word not in _ABBREVIATIONS:
-                out.append(sentence[start : m.start() + 1].strip())
-                start = m.end()
-        out.append(sentence[start:].strip())
-    return [s for s in out if s]
-
-
 def markers(sentence: str) -> list[int]:
     return [int(n) for group in _MARKER.findall(sentence) for n in re.split(r"\s*[,;]\s*", group)]
 
 
 def strip_markers(sentence: str) -> str:
     return re.sub(r"\s+([.,;:!?])", r"\1", _MARKER.sub("", sentence)).strip()
-
-
-def key_terms(text: str) -> set[str]:
-    return {w.lower() for w in _WORD.findall(text) if w.lower() not in _STOP and len(w) > 2}
-
-
-def numbers(text: str) -> set[str]:
-    return {n.replace(",", "") for n in _NUMBER.findall(text)}
-
-
-def text_fragment_link(url: str, quote_text: str) -> str:
-    """A link that opens ``url`` scrolled to the quoted words (the URL text-fragment syntax)."""
-    if not url:
-        return ""
-    words = quote_text.split()
-    if not words:
-        return url
-    if len(words) <= 8:
-        fragment = quote(" ".join(words), safe="")
-    else:
-        fragment = f"{quote(' '.join(words[:4]), safe='')},{quote(' '.join(words[-4:]), safe='')}"
-    return f"{url.split('#')[0]}#:~:text={fragment}"
 
 
 class Checker:
@@ -163,11 +91,13 @@ class Checker:
         sentences). Returns the quote (the passage from the first to the last of them), its
         offset, the best similarity, and the chosen sentences alone, which the facts must be in."""
         chunk = self.chunks[index]
-        units = [
-            (unit, max(pos, 0), sum(a * b for a, b in zip(vector, uvec, strict=True)))
+        own = [
+            (unit, max(pos, 0), uvec)
             for (ci, unit, pos), uvec in zip(self._units, self.unit_vectors(), strict=True)
             if ci == index
         ]
+        sims = similarities(vector, [uvec for _, _, uvec in own])
+        units = [(unit, pos, sim) for (unit, pos, _), sim in zip(own, sims, strict=True)]
         if not units:
             return chunk.text[:200], 0, -1.0, chunk.text[:200]
         terms = key_terms(sentence) | numbers(sentence)
@@ -217,12 +147,20 @@ def _headings(text: str) -> list[str]:
 _RANK = {"supported": 2, "weak": 1, "unsupported": 0}
 
 
+@dataclass(frozen=True)
+class CheckedAnswer:
+    text: str  # the answer with its markers renumbered in order of first use
+    citations: list[Citation]  # the cited sources only
+    sentences: list[SentenceSupport]  # every sentence with its support
+    removed: list[str]  # markers that named no given source
+
+
 def check_answer(
     text: str, chunks: Sequence[Chunk], embedder: Similarity, judge: Judge | None = None
-) -> tuple[str, list[Citation], list[SentenceSupport], list[str]]:
-    """Returns the answer text with renumbered markers, the cited sources only, the per-sentence
-    support, and the markers that named no given source (removed). ``judge`` (an NLI model or a
-    remote model) is asked about sentences whose facts all check out."""
+) -> CheckedAnswer:
+    """Checks every sentence of ``text`` against the passages it cites (or, when it cites none,
+    any passage that states it). ``judge`` (an NLI model or a remote model) is asked about
+    sentences whose facts all check out."""
     checker = Checker(chunks, embedder, judge)
     # Small models repeat themselves: a sentence said twice is kept once.
     said = answer_sentences(text)
@@ -276,7 +214,7 @@ def check_answer(
         )
         for i, n in sorted(numbering.items(), key=lambda item: item[1])
     ]
-    return " ".join(out_text), citations, out_sentences, removed
+    return CheckedAnswer(" ".join(out_text), citations, out_sentences, removed)
 
 
 def _with_markers(sentence: str, nums: tuple[int, ...]) -> str:

@@ -24,8 +24,8 @@ from assistant.uploads import UploadReport, discard, kept, save_uploads
 if TYPE_CHECKING:
     from langchain_core.retrievers import BaseRetriever
 
+    from assistant.judging import Judge
     from assistant.retrieval import Retriever, SearchResult
-    from assistant.verifying import Judge
 
 History = Sequence[Message | tuple[str, str]]
 
@@ -287,7 +287,7 @@ class Assistant:
 
     def judge(self, backend: str, model: ChatModel | None) -> Judge | None:
         """The stronger claim judge the verify settings ask for (built once), or None."""
-        from assistant.verifying import make_judge
+        from assistant.judging import make_judge
 
         with self._lock:
             if backend not in self._judges:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from assistant.citing import Similarity, split_sentences
 from assistant.generation import ChatModel, Message
 from assistant.records import Hit
 from assistant.sanitizing import neutralise
+from assistant.text import Similarity, similarities, split_sentences
 
 ABSTAIN = "I cannot answer that from the indexed sources."
 SYSTEM = (
@@ -55,7 +55,7 @@ def focus(question: str, hits: list[Hit], embedder: Similarity, budget: int) -> 
     if not units:
         return whole(hits)
     vectors = embedder.embed_documents([question, *(s for _, _, s in units)])
-    scores = [sum(a * b for a, b in zip(vectors[0], v, strict=True)) for v in vectors[1:]]
+    scores = similarities(vectors[0], vectors[1:])
     chosen: set[int] = set()
     left = budget * 4
     for u in sorted(range(len(units)), key=lambda u: -scores[u]):

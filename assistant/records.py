@@ -7,6 +7,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
+from urllib.parse import quote
 
 from assistant.errors import ConfigError
 
@@ -176,8 +177,6 @@ class Citation:
 
     @property
     def link(self) -> str:
-        from assistant.citing import text_fragment_link
-
         return text_fragment_link(self.chunk.url, self.quote)
 
     def to_dict(self) -> dict[str, Any]:
@@ -248,6 +247,20 @@ class Final:
 
 
 StreamEvent = Token | Final
+
+
+def text_fragment_link(url: str, quote_text: str) -> str:
+    """A link that opens ``url`` scrolled to the quoted words (the URL text-fragment syntax)."""
+    if not url:
+        return ""
+    words = quote_text.split()
+    if not words:
+        return url
+    if len(words) <= 8:
+        fragment = quote(" ".join(words), safe="")
+    else:
+        fragment = f"{quote(' '.join(words[:4]), safe='')},{quote(' '.join(words[-4:]), safe='')}"
+    return f"{url.split('#')[0]}#:~:text={fragment}"
 
 
 def chunk_to_dict(chunk: Chunk) -> dict[str, Any]:

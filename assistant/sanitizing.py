@@ -157,7 +157,7 @@ def neutralise(sentence: str) -> str:
 
 def safe_sentences(text: str) -> list[str]:
     """The sentences of a passage that state something: instructions dropped, links unlinked."""
-    from assistant.citing import split_sentences  # citing uses is_instruction: no import cycle
+    from assistant.text import split_sentences
 
     return [unlink(s) for s in split_sentences(text) if not is_instruction(s)]
 

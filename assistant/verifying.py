@@ -1,100 +1,33 @@
-"""Claim facts: the figures, dates, names, negations, roles and comparisons a sentence asserts,
-and whether the supporting words of a passage state the same ones, bound to the same things.
+"""Comparing a claim with a passage: whether the supporting words of the passage state the
+figures, dates, names, negations, roles and comparisons the claim asserts, bound to the same things.
 
 Word overlap and sentence similarity say a passage is about the claim; they do not say the claim
 is what the passage states. Here every fact of the claim must be found in the span of the passage
-that carries it (the best sentence, or two neighbouring ones), attached to the same words."""
+that carries it (the best sentence, or two neighbouring ones), attached to the same words. The
+facts themselves are read by assistant/facts.py."""
 
 from __future__ import annotations
 
-import functools
-import re
-from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Literal, NamedTuple, Protocol
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 
-from assistant.embedding import bundled_model_dir
-from assistant.errors import AssistantError
-from assistant.records import Support
-from assistant.settings import VerifySettings
-
-_TOKEN = re.compile(
-    r"U\.S\.(?:A\.)?|U\.K\.|US\$|[$€£¥%]|\d{1,3}(?:,\d{3})+(?:\.\d+)?"
-    r"|[A-Za-z0-9]+(?:[.\-'’&/][A-Za-z0-9]+)*|[,;:.!?\"“”()]"
+from assistant.facts import (
+    ALIASES,
+    NUMBER_WORDS,
+    STOP_WORDS,
+    Fact,
+    Reading,
+    Token,
+    When,
+    name_found,
+    read,
 )
-_NUMERIC = re.compile(r"\d+(?:[.,]\d+)*")
-_SCALED = re.compile(r"(\d+(?:\.\d+)?)(k|m|mn|bn|b|tn|t)", re.IGNORECASE)
-_RANGE = re.compile(r"(\d+(?:\.\d+)?)[-/](\d+(?:\.\d+)?)")
-_YEAR = re.compile(r"(?:19|20)\d\d")
-_DECADE = re.compile(r"(?:19|20)\d0s")
-_MONTHS = {
-    name: i
-    for i, names in enumerate(
-        (
-            ("january", "jan"),
-            ("february", "feb"),
-            ("march", "mar"),
-            ("april", "apr"),
-            ("may",),
-            ("june", "jun"),
-            ("july", "jul"),
-            ("august", "aug"),
-            ("september", "sep", "sept"),
-            ("october", "oct"),
-            ("november", "nov"),
-            ("december", "dec"),
-        ),
-        start=1,
-    )
-    for name in names
-}
-_MONTH_NAMES = (
-    "January February March April May June July August September October November December"
-).split()
-_SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12, "hundred": 1e2}
-_SUFFIX_SCALES = {"k": 1e3, "m": 1e6, "mn": 1e6, "b": 1e9, "bn": 1e9, "t": 1e12, "tn": 1e12}
-_NUMBER_WORDS = {
-    w: i
-    for i, w in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-        "fifteen sixteen seventeen eighteen nineteen twenty".split()
-    )
-} | {
-    "thirty": 30,
-    "forty": 40,
-    "fifty": 50,
-    "sixty": 60,
-    "seventy": 70,
-    "eighty": 80,
-    "ninety": 90,
-    "dozen": 12,
-    "half": 0.5,
-}
-_PERCENT = ("%", "percent", "per")
-_CURRENCY = ("$", "US$", "€", "£", "¥")
-# Names that stand for one another: a country, its adjective and its usual abbreviations.
-_ALIASES = {
-    "us": "us", "u.s.": "us", "u.s.a.": "us", "usa": "us", "america": "us", "american": "us",
-    "americans": "us", "washington": "us", "united": "us",
-    "china": "china", "chinese": "china", "prc": "china", "beijing": "china",
-    "uk": "uk", "u.k.": "uk", "britain": "uk", "british": "uk",
-    "japan": "japan", "japanese": "japan", "tokyo": "japan",
-    "taiwan": "taiwan", "taiwanese": "taiwan", "taipei": "taiwan",
-    "korea": "korea", "korean": "korea", "seoul": "korea",
-    "netherlands": "netherlands", "dutch": "netherlands",
-    "germany": "germany", "german": "germany", "france": "france", "french": "france",
-    "india": "india", "indian": "india", "russia": "russia", "russian": "russia",
-    "europe": "eu", "european": "eu", "eu": "eu",
-    "singapore": "singapore", "singaporean": "singapore",
-    "israel": "israel", "israeli": "israel", "canada": "canada", "canadian": "canada",
-    "malaysia": "malaysia", "malaysian": "malaysia", "vietnam": "vietnam",
-    "vietnamese": "vietnam", "saudi": "saudi", "emirati": "uae", "uae": "uae",
-}  # fmt: skip
-_PLACES = frozenset(_ALIASES.values())
+
+_PLACES = frozenset(ALIASES.values())
 _CAPITALS = frozenset("washington beijing tokyo taipei seoul".split())
 _ADJECTIVES = frozenset(
-    w for w in _ALIASES if w.endswith(("ese", "an", "ish", "ch", "li", "ti")) and w != "taiwan"
+    w for w in ALIASES if w.endswith(("ese", "an", "ish", "ch", "li", "ti")) and w != "taiwan"
 )
 # Words whose opposite turns a claim round; each pair is listed once.
 _OPPOSITES = [
@@ -140,261 +73,7 @@ _NEGATORS = frozenset(
 _ROLE_WORDS = frozenset(
     "to from by against with for into than between over on of toward towards".split()
 )
-_STOP = frozenset(
-    (
-        "a an and are as at be been being but by can could did do does for from had has have he "
-        "her his how i if in into is it its may might more most of on or our out over she so "
-        "such than that the their them then there these they this those to was we were what "
-        "when where which who whom why will with would you also about up until while all any "
-        "each other some only own same very just said says say its it's per cent percent "
-        "because although though since after before during following under among amid despite "
-        "like according once both either whether within across through via including"
-    ).split()
-)
 _DETERMINERS = frozenset("the a an its their his her this that".split())
-
-
-@dataclass(frozen=True)
-class Token:
-    text: str
-    low: str  # lower case, possessive and trailing dots removed
-    start: int
-
-
-@dataclass(frozen=True)
-class Fact:
-    kind: str  # figure, date, name
-    key: str  # what is compared
-    text: str  # as written, for the reason
-    pos: int  # index of its first token
-    end: int  # index after its last token
-
-
-class When(NamedTuple):
-    year: int | None
-    month: int | None
-    day: int | None
-    text: str
-    pos: int  # index of its first token
-
-
-@dataclass
-class Reading:
-    """The tokens and facts of one text."""
-
-    tokens: list[Token]
-    facts: list[Fact]
-    dates: list[When] = field(default_factory=list)
-
-    def keys(self, kind: str) -> set[str]:
-        return {f.key for f in self.facts if f.kind == kind}
-
-    def words(self) -> set[str]:
-        return {t.low for t in self.tokens}
-
-
-class JudgeError(AssistantError):
-    """A stronger judge (NLI model, remote model) could not be used."""
-
-
-def tokenize(text: str) -> list[Token]:
-    out = []
-    for m in _TOKEN.finditer(text):
-        word, start = m.group(), m.start()
-        span = _RANGE.fullmatch(word)
-        if span:  # "2023-2025": two figures
-            out.append(Token(span.group(1), span.group(1), start))
-            out.append(Token(word[span.end(1)], word[span.end(1)], start + span.end(1)))
-            out.append(Token(span.group(2), span.group(2), start + span.start(2)))
-            continue
-        low = word.lower().replace("’", "'")
-        low = re.sub(r"'s$", "", low).rstrip(".") or low
-        out.append(Token(word, low, start))
-    return out
-
-
-@functools.cache
-def common_words() -> frozenset[str]:
-    """Lower-case words of the bundled model's vocabulary: a capitalised first word that is one
-    of them ("Initially", "Exports") is an ordinary word, not a name ("Tencent")."""
-    try:
-        vocab = bundled_model_dir() / "vocab.txt"
-        return frozenset(w for w in vocab.read_text(encoding="utf-8").split() if w.isalpha())
-    except (OSError, AssistantError):
-        return frozenset()
-
-
-def read(text: str, known_names: Iterable[str] = ()) -> Reading:
-    """The facts ``text`` asserts. ``known_names`` (lower case) are names seen elsewhere, which
-    makes a capitalised first word count as a name."""
-    tokens = tokenize(text)
-    reading = Reading(tokens, [])
-    used: set[int] = set()
-    _read_dates(reading, used)
-    _read_figures(reading, used)
-    _read_names(reading, used, set(known_names))
-    return reading
-
-
-def _read_dates(reading: Reading, used: set[int]) -> None:
-    toks = reading.tokens
-    for i, tok in enumerate(toks):
-        month = _MONTHS.get(tok.low)
-        if i in used or not month or not tok.text[0].isupper():
-            continue
-        nxt = toks[i + 1].low if i + 1 < len(toks) else ""
-        if tok.low == "may" and i == 0 and not (nxt.isdigit() or _YEAR.fullmatch(nxt)):
-            continue  # "May I ..." or "May they ...": not the month
-        span = [i]
-        day = year = None
-        if i > 0 and _day(toks[i - 1]) is not None and (i - 1) not in used:
-            day = _day(toks[i - 1])  # "80 March" is a wrong day, not a figure
-            span.insert(0, i - 1)
-        j = i + 1
-        if day is None and j < len(toks) and _day(toks[j]) is not None:
-            day = _day(toks[j])
-            span.append(j)
-            j += 1 + (j + 1 < len(toks) and toks[j + 1].text == ",")
-        if j < len(toks) and _YEAR.fullmatch(toks[j].low):
-            year = int(toks[j].low)
-            span.append(j)
-        _add_date(reading, used, When(year, month, day, _joined_text(toks, span), span[0]), span)
-    for i, tok in enumerate(toks):
-        prev = toks[i - 1].text if i else ""
-        nxt = toks[i + 1].low if i + 1 < len(toks) else ""
-        if i in used or prev in ("$", "US$") or nxt in _SCALES:
-            continue
-        if _YEAR.fullmatch(tok.low):
-            _add_date(reading, used, When(int(tok.low), None, None, tok.text, i), [i])
-        elif _DECADE.fullmatch(tok.low):
-            used.add(i)
-            reading.facts.append(Fact("date", tok.low, tok.text, i, i + 1))
-
-
-def _day(tok: Token) -> int | None:
-    """The day a number beside a month gives; 0 for one no calendar has ("5.0 November")."""
-    if not _NUMERIC.fullmatch(tok.low) or _YEAR.fullmatch(tok.low):
-        return None
-    return int(tok.low) if tok.low.isdigit() and 1 <= int(tok.low) <= 31 else 0
-
-
-def _joined_text(toks: list[Token], span: list[int]) -> str:
-    return " ".join(toks[k].text for k in span)
-
-
-def _add_date(reading: Reading, used: set[int], when: When, span: list[int]) -> None:
-    used.update(range(span[0], span[-1] + 1))
-    reading.dates.append(when)
-    key = f"{when.year or '?'}-{when.month or '?'}-{when.day or '?'}"
-    reading.facts.append(Fact("date", key, when.text, span[0], span[-1] + 1))
-
-
-def _read_figures(reading: Reading, used: set[int]) -> None:
-    toks = reading.tokens
-    for i, tok in enumerate(toks):
-        if i in used:
-            continue
-        value = _number(tok)
-        if value is None:
-            continue
-        if (
-            tok.low in _NUMBER_WORDS
-            and tok.low in ("one", "half")
-            and not _followed_by_scale(toks, i)
-        ):
-            continue  # "one of the", "half of": not figures anyone alters
-        end = i + 1
-        if end < len(toks) and toks[end].low in _SCALES:
-            value *= _SCALES[toks[end].low]
-            end += 1
-        percent = end < len(toks) and toks[end].low in _PERCENT
-        used.update(range(i, end))
-        key = f"{value:.6g}{'%' if percent else ''}"
-        start = i - 1 if i and toks[i - 1].text in _CURRENCY else i
-        written = " ".join(t.text for t in toks[i:end])
-        if start < i:
-            written = toks[start].text + written
-        reading.facts.append(Fact("figure", key, written, i, end))
-
-
-def _followed_by_scale(toks: list[Token], i: int) -> bool:
-    return i + 1 < len(toks) and toks[i + 1].low in _SCALES
-
-
-def _number(tok: Token) -> float | None:
-    if _NUMERIC.fullmatch(tok.low):
-        text = tok.low.replace(",", "")
-        try:
-            return float(text)
-        except ValueError:  # "1.2.3": a version, not a figure
-            return None
-    scaled = _SCALED.fullmatch(tok.low)
-    if scaled:
-        return float(scaled.group(1)) * _SUFFIX_SCALES[scaled.group(2).lower()]
-    return float(_NUMBER_WORDS[tok.low]) if tok.low in _NUMBER_WORDS else None
-
-
-def _read_names(reading: Reading, used: set[int], known: set[str]) -> None:
-    toks = reading.tokens
-    for i, tok in enumerate(toks):
-        if i in used:
-            continue
-        if not _is_name(toks, i, known):
-            if _opens(toks, i):
-                reading.facts.append(Fact("opener", tok.low, tok.text, i, i + 1))
-            continue
-        for part in _name_parts(tok):
-            reading.facts.append(Fact("name", part, tok.text, i, i + 1))
-
-
-def _is_name(toks: list[Token], i: int, known: set[str]) -> bool:
-    tok = toks[i]
-    text = tok.text
-    if tok.low in _ALIASES or "$" in text:
-        return tok.low in _ALIASES
-    has_digit = any(c.isdigit() for c in text)
-    if has_digit:
-        return any(c.isalpha() for c in text)  # H800, Yi-34B, GPT-4
-    if not text[0].isupper() or tok.low in _STOP or tok.low in _MONTHS:
-        return any(c.isupper() for c in text[1:]) and not text.isupper()  # iPhone, eBay
-    first = i == 0 or toks[i - 1].text in (".", ":", '"', "“")
-    if not first or any(c.isupper() for c in text[1:]):
-        return True
-    nxt = toks[i + 1].text if i + 1 < len(toks) else ""
-    if nxt[:1].isupper() and nxt.lower() not in _STOP:
-        return True  # "Commerce Secretary ...": the first word of a longer name
-    return tok.low in known or tok.low not in common_words()
-
-
-def _opens(toks: list[Token], i: int) -> bool:
-    """A capitalised ordinary word that starts the sentence: the subject a swap may replace
-    ("Apple described this" for "MiniMax described this")."""
-    tok = toks[i]
-    first = i == 0 or toks[i - 1].text in (".", ":", '"', "“")
-    return first and tok.text[:1].isupper() and tok.low not in _STOP and tok.low.isalpha()
-
-
-def _name_parts(tok: Token) -> list[str]:
-    """A hyphenated name with a lower-case tail names its head ("Chinese-made" -> china)."""
-    low = tok.low
-    head, _, tail = low.partition("-")
-    if tail and tail.isalpha() and tok.text.split("-")[1][:1].islower():
-        low = head
-    return [_ALIASES.get(low, low)]
-
-
-def name_found(key: str, words: set[str]) -> bool:
-    """``key`` is written in ``words``: directly, through an alias, as the stem of a longer model
-    name (qwen in qwen2.5-72b), or, for a hyphenated name, part by part."""
-    if key in words or any(_ALIASES.get(w) == key or key in w.split("-") for w in words):
-        return True
-    if any(
-        w.startswith(key) and w[len(key) : len(key) + 1] in ("-", ".", "2", "3", "4", "1")
-        for w in words
-    ):
-        return True
-    parts = [p for p in re.split(r"[-/]", key) if p]
-    return len(parts) > 1 and all(p in words for p in parts)
 
 
 @dataclass(frozen=True)
@@ -513,7 +192,7 @@ def _figures(claim: Reading, span: Reading) -> list[Mismatch]:
     for fact in (f for f in claim.facts if f.kind == "figure"):
         if any(g.key == fact.key for g in span_figs):
             continue
-        if claim.tokens[fact.pos].low in _NUMBER_WORDS:
+        if claim.tokens[fact.pos].low in NUMBER_WORDS:
             continue  # "the two were" may count what the span lists; wrong if it takes a slot
         near = _best_bound(claim, fact.pos, span, [g.pos for g in span_figs])
         given = f"gives {near}" if near else "gives no such figure"
@@ -586,11 +265,13 @@ def _displaced(
 
 def _content(reading: Reading, i: int) -> bool:
     tok = reading.tokens[i]
-    return tok.low not in _STOP and tok.low not in _NEGATORS and any(c.isalnum() for c in tok.low)
+    return (
+        tok.low not in STOP_WORDS and tok.low not in _NEGATORS and any(c.isalnum() for c in tok.low)
+    )
 
 
 def _stem(word: str) -> str:
-    word = _ALIASES.get(word, word)
+    word = ALIASES.get(word, word)
     for suffix in ("ing", "ed", "es", "s", "e"):
         if len(word) > len(suffix) + 3 and word.endswith(suffix):
             return word[: -len(suffix)]
@@ -644,7 +325,7 @@ def _descriptors(claim: Reading, span: Reading) -> list[Mismatch]:
         if pos < 2:
             continue
         noun = claim.tokens[pos - 1]
-        if noun.text[0].isupper() or not noun.low.isalpha() or noun.low in _STOP:
+        if noun.text[0].isupper() or not noun.low.isalpha() or noun.low in STOP_WORDS:
             continue
         if not any(claim.tokens[k].low in _DETERMINERS for k in range(max(0, pos - 4), pos - 1)):
             continue
@@ -839,132 +520,3 @@ def _shown(key: str) -> str:
 
 def as_text(problems: Sequence[Mismatch]) -> str:
     return "; ".join(p.reason for p in problems)
-
-
-Verdict = Literal["entailed", "contradicted", "not stated"]
-
-
-class Judge(Protocol):
-    """A stronger judge, asked only when every fact of the claim checks out."""
-
-    def verdict(self, claim: str, span: str) -> tuple[Verdict, str]: ...
-
-    def decide(self, claim: str, span: str, support: Support) -> tuple[Support, str]: ...
-
-
-class _Judge:
-    name = "judge"
-
-    def verdict(self, claim: str, span: str) -> tuple[Verdict, str]:
-        raise NotImplementedError
-
-    def decide(self, claim: str, span: str, support: Support) -> tuple[Support, str]:
-        verdict, why = self.verdict(claim, span)
-        if verdict == "contradicted":
-            return "unsupported", why or f"{self.name}: the passage contradicts this"
-        if verdict == "entailed":
-            return "supported", ""
-        if support == "supported":
-            return "weak", why or f"{self.name}: the passage does not state this"
-        return support, why
-
-
-class NLIJudge(_Judge):
-    """A sentence-transformers ``CrossEncoder`` trained for NLI (by name or folder), with the
-    passage as premise and the claim as hypothesis."""
-
-    def __init__(self, model: str, device: str = "cpu") -> None:
-        from sentence_transformers import CrossEncoder
-
-        try:
-            self.model = CrossEncoder(model, device=device)
-        except (OSError, ValueError) as exc:
-            raise JudgeError(
-                f"Cannot load the NLI model {model!r} ({exc}). Set ASSISTANT_VERIFY__NLI_MODEL to "
-                "a sentence-transformers CrossEncoder folder, or leave it empty."
-            ) from None
-        config = getattr(self.model, "config", None) or self.model.model.config
-        labels = {int(i): str(v).lower() for i, v in config.id2label.items()}
-        self.labels = [_label(labels.get(i, "")) for i in range(len(labels))]
-        if "entailed" not in self.labels or "contradicted" not in self.labels:
-            raise JudgeError(
-                f"{model!r} does not name entailment and contradiction labels, so it is not an "
-                "NLI model; choose a CrossEncoder trained on NLI (e.g. an MNLI/SNLI one)."
-            )
-        self.name = f"NLI model {model}"
-        self._cache: dict[tuple[str, str], tuple[Verdict, str]] = {}
-
-    def verdict(self, claim: str, span: str) -> tuple[Verdict, str]:
-        key = (claim, span)
-        if key not in self._cache:
-            scores = self.model.predict([(span, claim)], apply_softmax=True)[0]
-            best = max(range(len(self.labels)), key=lambda i: float(scores[i]))
-            self._cache[key] = (self.labels[best], "")
-        return self._cache[key]
-
-
-def _label(name: str) -> Verdict:
-    if name.startswith("entail"):
-        return "entailed"
-    if name.startswith("contradict"):
-        return "contradicted"
-    return "not stated"
-
-
-class Generates(Protocol):
-    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]: ...
-
-
-_JUDGE_PROMPT = (
-    "You check one claim against one passage. Answer on one line: ENTAILED if the passage "
-    "states the claim, CONTRADICTED if the passage says otherwise, NOT STATED if it says "
-    "neither; then ' - ' and, unless ENTAILED, the fact that differs in a few words.\n\n"
-    "Passage: {span}\n\nClaim: {claim}"
-)
-_JUDGE_CACHE = 4096
-
-
-class ModelJudge(_Judge):
-    """Asks a configured remote model whether the passage entails the claim; answers are
-    cached, so a claim checked twice costs one call."""
-
-    def __init__(self, model: Generates, name: str = "the remote model") -> None:
-        self.model = model
-        self.name = name
-        self._cache: OrderedDict[tuple[str, str], tuple[Verdict, str]] = OrderedDict()
-
-    def verdict(self, claim: str, span: str) -> tuple[Verdict, str]:
-        key = (claim, span)
-        if key in self._cache:
-            self._cache.move_to_end(key)
-            return self._cache[key]
-        prompt = _JUDGE_PROMPT.format(span=span, claim=claim)
-        reply = "".join(self.model.stream([{"role": "user", "content": prompt}])).strip()
-        head, _, why = reply.partition(" - ")
-        word = head.strip().upper()
-        verdict: Verdict = (
-            "contradicted"
-            if word.startswith("CONTRA")
-            else "entailed"
-            if word.startswith("ENTAIL")
-            else "not stated"
-        )
-        self._cache[key] = (verdict, f"{self.name}: {why.strip()}" if why.strip() else "")
-        if len(self._cache) > _JUDGE_CACHE:
-            self._cache.popitem(last=False)
-        return self._cache[key]
-
-
-def make_judge(settings: VerifySettings, model: Generates | None, backend: str) -> Judge | None:
-    """The stronger judge the settings ask for: an NLI cross-encoder when one is named, else the
-    remote model when asked for and the backend is a server; none by default."""
-    if settings.nli_model:
-        return _nli_judge(settings.nli_model)
-    if settings.remote_judge and model is not None and backend in ("openai", "ollama"):
-        return ModelJudge(model, f"the {backend} model")
-    return None
-
-
-@functools.lru_cache(maxsize=2)
-def _nli_judge(name: str) -> NLIJudge:
-    return NLIJudge(name)

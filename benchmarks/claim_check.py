@@ -30,16 +30,18 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from assistant.chunking import chunk_document  # noqa: E402
-from assistant.citing import check_answer, split_sentences  # noqa: E402
+from assistant.citing import check_answer  # noqa: E402
 from assistant.embedding import Embedder  # noqa: E402
 from assistant.loading import load  # noqa: E402
 from assistant.records import Chunk  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
+from assistant.text import split_sentences  # noqa: E402
 
 PARAPHRASES = REPO / "benchmarks" / "data" / "paraphrases.jsonl"
 # Names the generator swaps, by kind; each is kept only if the corpus uses it.
@@ -303,7 +305,7 @@ def module_at(rev: str) -> ModuleType:
 
 
 def score(
-    check: Callable[..., tuple],
+    check: Callable[..., Any],
     rows: list[tuple[str, str, str, Chunk]],
     embedder: CachedEmbedder,
     show: int,
@@ -313,7 +315,8 @@ def score(
     shown: dict[str, int] = defaultdict(int)
     for kind, original, claim, chunk in rows:
         cited = f"{claim[:-1]} [1]{claim[-1]}" if claim[-1] in ".!?:" else f"{claim} [1]"
-        _, _, sentences, _ = check(cited, [chunk], embedder)
+        result = check(cited, [chunk], embedder)
+        sentences = result[2] if isinstance(result, tuple) else result.sentences  # older: a tuple
         support = sentences[0].support if len(sentences) == 1 else _joined(sentences)
         tally[kind, half(chunk.source)].append(support)
         good = support == "supported" if kind in ("true", "paraphrase") else support != "supported"

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from assistant.citing import answer_sentences, check_answer, split_sentences, text_fragment_link
-from assistant.records import Chunk
+from assistant.citing import check_answer
+from assistant.records import Chunk, text_fragment_link
+from assistant.text import answer_sentences, split_sentences
 from tests.conftest import HashEmbedder
 
 
@@ -26,30 +27,28 @@ def test_only_cited_sources_are_listed_and_renumbered_by_first_use() -> None:
     draft = (
         "Alibaba released Qwen2 in June 2024 [3]. Nvidia designed the A800 and H800 for China [1]."
     )
-    text, citations, sentences, removed = check_answer(draft, CHUNKS, HashEmbedder())
-    assert [c.chunk.id for c in citations] == ["qwen", "rules"]
+    checked = check_answer(draft, CHUNKS, HashEmbedder())
+    assert [c.chunk.id for c in checked.citations] == ["qwen", "rules"]
     assert (
-        text == "Alibaba released Qwen2 in June 2024 [1]. "
+        checked.text == "Alibaba released Qwen2 in June 2024 [1]. "
         "Nvidia designed the A800 and H800 for China [2]."
     )
-    assert [s.support for s in sentences] == ["supported", "supported"]
-    assert removed == []
+    assert [s.support for s in checked.sentences] == ["supported", "supported"]
+    assert checked.removed == []
 
 
 def test_a_marker_naming_no_source_is_removed_and_reported() -> None:
-    text, _citations, _, removed = check_answer(
-        "Qwen2 came out in June 2024 [7].", CHUNKS, HashEmbedder()
-    )
-    assert removed == ["[7]"]
-    assert "[7]" not in text
+    checked = check_answer("Qwen2 came out in June 2024 [7].", CHUNKS, HashEmbedder())
+    assert checked.removed == ["[7]"]
+    assert "[7]" not in checked.text
 
 
 def test_an_uncited_sentence_gets_the_supporting_source_attached() -> None:
     draft = "China required licences for gallium and germanium exports from 1 August 2023."
-    text, citations, sentences, _ = check_answer(draft, CHUNKS, HashEmbedder())
-    assert text.endswith("[1].")
-    assert citations[0].chunk.id == "minerals"
-    assert "citation attached" in sentences[0].reason
+    checked = check_answer(draft, CHUNKS, HashEmbedder())
+    assert checked.text.endswith("[1].")
+    assert checked.citations[0].chunk.id == "minerals"
+    assert "citation attached" in checked.sentences[0].reason
 
 
 def test_wrong_numbers_and_unsourced_claims_are_unsupported() -> None:
@@ -57,15 +56,13 @@ def test_wrong_numbers_and_unsourced_claims_are_unsupported() -> None:
         "China required licences for gallium exports from 1 August 2019 [2]. "
         "The moon is made of cheese."
     )
-    _, _, sentences, _ = check_answer(draft, CHUNKS, HashEmbedder())
+    sentences = check_answer(draft, CHUNKS, HashEmbedder()).sentences
     assert [s.support for s in sentences] == ["unsupported", "unsupported"]
 
 
 def test_quotes_point_into_the_source_with_offsets_and_a_text_fragment_link() -> None:
-    _, citations, _, _ = check_answer(
-        "Alibaba released Qwen2 in June 2024 [3].", CHUNKS, HashEmbedder()
-    )
-    cite = citations[0]
+    checked = check_answer("Alibaba released Qwen2 in June 2024 [3].", CHUNKS, HashEmbedder())
+    cite = checked.citations[0]
     assert cite.quote_start == 100 and cite.quote_end == 100 + len(cite.quote)
     assert cite.link.startswith("https://x.org/q#:~:text=Alibaba%20released%20Qwen2")
 
@@ -89,14 +86,14 @@ def test_a_sentence_citing_two_passages_may_take_a_fact_from_each() -> None:
         "Nvidia designed the A800 for China after the 2022 rule, "
         "and Alibaba released Qwen2 in June 2024 [1][3]."
     )
-    _, citations, sentences, _ = check_answer(draft, CHUNKS, HashEmbedder())
-    assert sentences[0].support == "supported"
-    assert {c.chunk.id for c in citations} == {"rules", "qwen"}
+    checked = check_answer(draft, CHUNKS, HashEmbedder())
+    assert checked.sentences[0].support == "supported"
+    assert {c.chunk.id for c in checked.citations} == {"rules", "qwen"}
 
 
 def test_the_reason_of_a_wrong_figure_names_both_figures() -> None:
     draft = "China required licences for gallium and germanium exports from 1 August 2019 [2]."
-    _, _, sentences, _ = check_answer(draft, CHUNKS, HashEmbedder())
+    sentences = check_answer(draft, CHUNKS, HashEmbedder()).sentences
     assert sentences[0].support == "unsupported"
     assert "1 August 2023" in sentences[0].reason and "2019" in sentences[0].reason
 

@@ -13,10 +13,10 @@ import pytest
 from assistant.chunking import chunk_document
 from assistant.citing import check_answer
 from assistant.embedding import Embedder
+from assistant.judging import JudgeError, ModelJudge, NLIJudge, make_judge
 from assistant.loading import load
 from assistant.records import Chunk, SentenceSupport
 from assistant.settings import Settings, VerifySettings
-from assistant.verifying import JudgeError, ModelJudge, NLIJudge, make_judge
 
 REPO = Path(__file__).parent.parent
 PARAPHRASES = REPO / "benchmarks" / "data" / "paraphrases.jsonl"
@@ -37,7 +37,7 @@ def passage(brief: str, words: str) -> Chunk:
 
 
 def checked(answer: str, chunks: list[Chunk], embedder: Embedder) -> list[SentenceSupport]:
-    return check_answer(answer, chunks, embedder)[2]
+    return check_answer(answer, chunks, embedder).sentences
 
 
 def test_a_wrong_date_is_caught_and_the_reason_gives_the_right_one(embedder: Embedder) -> None:
@@ -180,7 +180,7 @@ def test_a_remote_judge_can_overrule_and_is_asked_once_per_claim(embedder: Embed
     judge = ModelJudge(model, "test model")
     claim = "The two interim final rules took effect on 17 November 2023 [1]."
     for _ in range(2):
-        (sentence,) = check_answer(claim, [rules], embedder, judge=judge)[2]
+        (sentence,) = check_answer(claim, [rules], embedder, judge=judge).sentences
         assert sentence.support == "unsupported"
         assert "test model" in sentence.reason and "not withdrawn" in sentence.reason
     assert model.calls == 1
@@ -214,7 +214,7 @@ def test_an_nli_cross_encoder_from_a_folder_judges_sentences(
     judge = make_judge(
         VerifySettings(nli_model=str(nli_folder(tmp_path, "contradiction"))), None, ""
     )
-    (sentence,) = check_answer(claim, [rules], embedder, judge=judge)[2]
+    (sentence,) = check_answer(claim, [rules], embedder, judge=judge).sentences
     assert sentence.support == "unsupported"
     assert "NLI model" in sentence.reason and "contradicts" in sentence.reason
 

@@ -24,10 +24,10 @@ import httpx
 import pytest
 
 from assistant import Assistant, Settings
-from assistant.citing import split_sentences
 from assistant.offline import upload_folder
 from assistant.prompting import quote_source
 from assistant.sanitizing import REMOVED, is_instruction, neutralise, unlink
+from assistant.text import split_sentences
 from tests.conftest import REPO, HashEmbedder, free_port, serving, write_corpus
 
 PASSWORD = "s3cret-Pa55word"
