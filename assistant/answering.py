@@ -20,6 +20,7 @@ from assistant.composing import (
 from assistant.embedding import Embedder
 from assistant.errors import ModelCrashed
 from assistant.generation import ChatModel, Message
+from assistant.judging import Judge
 from assistant.prompting import ABSTAIN, build_prompt, focus, is_abstention, whole
 from assistant.querying import dates_in, follow_up_subject, standalone
 from assistant.questions import Asked, asked
@@ -35,7 +36,6 @@ from assistant.records import (
 )
 from assistant.retrieval import Retriever, SearchResult
 from assistant.sanitizing import is_instruction, unlink
-from assistant.verifying import Judge
 
 COMPOSE_K = 10
 _NOW = re.compile(r"\b(now|currently|current|today|latest|still|so far|to date|as of)\b", re.I)
@@ -151,9 +151,9 @@ def _draft(
     if not draft or is_abstention(draft):
         return []
     chunks = [h.chunk for h in prompt.hits]
-    _, _, sentences, removed = check_answer(draft, chunks, memo, judge=request.judge)
-    answer.removed_markers = removed
-    return sentences
+    checked = check_answer(draft, chunks, memo, judge=request.judge)
+    answer.removed_markers = checked.removed
+    return checked.sentences
 
 
 def finish(
@@ -164,8 +164,9 @@ def finish(
     # The model's sentences were confirmed once; the passages' own words need no confirming, so
     # this check is for numbering the citations and quoting the passages.
     draft = " ".join(f"{c.text} [{c.source + 1}]." for c in composition.chosen)
-    text, citations, sentences, _ = check_answer(draft, chunks, memo)
-    answer.text, answer.citations, answer.sentences = text, citations, sentences
+    checked = check_answer(draft, chunks, memo)
+    answer.text, answer.citations = checked.text, checked.citations
+    answer.sentences = checked.sentences
     answer.abstained = False
     if composition.premise:
         answer.text += (
