@@ -11,11 +11,11 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from assistant.citing import Similarity, split_sentences
 from assistant.questions import Asked, answer_fit, bare, counts, head_in, mentions, premise_names
-from assistant.questions import stem as _stem
-from assistant.questions import stems as _stems
 from assistant.records import Chunk, SentenceSupport
+from assistant.text import Similarity, similarities, split_sentences
+from assistant.text import stem as _stem
+from assistant.text import stems as _stems
 
 MAX_SENTENCES = 3
 MARGIN = 0.8  # further sentences must score this share of the best one
@@ -148,9 +148,9 @@ def score(
     vectors = embedder.embed_documents([query, *(s for _, s, _ in units)])
     found = []
     before: dict[int, str] = {}  # the sentence before, by passage: what "it" may name
-    for (i, sentence, drafted), vec in zip(units, vectors[1:], strict=True):
+    sims = similarities(vectors[0], vectors[1:])
+    for (i, sentence, drafted), sim in zip(units, sims, strict=True):
         chunk = chunks[i]
-        sim = sum(a * b for a, b in zip(vectors[0], vec, strict=True))
         around = f"{chunk.title} {chunk.heading} {'' if drafted else before.get(i, '')}"
         cover = coverage(want, sentence, around, rarity)
         if not drafted:
