@@ -7,10 +7,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any, Literal
+from typing import Literal
 
-from assistant.citing import key_terms
+from assistant.text import key_terms, stem, stems
 
 Kind = Literal["date", "figure", "name", "fact"]
 
@@ -299,23 +298,6 @@ def head_in(head: str, text: str) -> bool:
 
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9\-\.]*[a-z0-9]|[a-z0-9]")
-
-
-def stems(text: str) -> set[str]:
-    """The Snowball stems of the words of ``text``."""
-    return {stem(w) for w in _WORD.findall(text.lower().replace("**", ""))}
-
-
-@lru_cache(maxsize=65536)
-def stem(term: str) -> str:
-    return str(_stemmer().stemWord(term.lower()))
-
-
-@lru_cache(maxsize=1)
-def _stemmer() -> Any:
-    import Stemmer  # PyStemmer (Snowball), which the BM25 index already uses
-
-    return Stemmer.Stemmer("english")
 
 
 def mentions(text: str, name: str) -> bool:
