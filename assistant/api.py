@@ -38,6 +38,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 from starlette.types import Message
 
+from assistant.backends import BACKENDS
 from assistant.core import Assistant
 from assistant.errors import AssistantError, ConfigError, IndexMissingError, ModelError
 from assistant.jobs import KEPT_JOBS, IndexBusyError
@@ -159,7 +160,10 @@ class ChatRequest(_Request):
     )
     filters: SearchFilters | None = Field(None, description="Extension: narrow the sources.")
     backend: Backend | None = Field(
-        None, description="Extension: the model backend to answer with."
+        None,
+        description="Extension: the model backend to answer with: "
+        + "; ".join(f"{b.name}, {b.description}" for b in BACKENDS.values())
+        + ".",
     )
 
     @model_validator(mode="after")

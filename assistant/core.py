@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from assistant.backends import make_model
 from assistant.embedding import Embedder
 from assistant.errors import AssistantError, BadDocumentError
 from assistant.fetching import AddReport, add_to_corpus
-from assistant.generation import ChatModel, Message, make_model
+from assistant.generation import ChatModel, Message
 from assistant.indexing import Indexer, IndexReport, ProgressFn, build_key
 from assistant.jobs import IndexJob, IndexJobs
 from assistant.manifest import FileEntry, Manifest
@@ -275,17 +276,16 @@ class Assistant:
 
         return langchain_retriever()(assistant=self, k=k, filters=filters, mode=mode)
 
-    def model(self, backend: str | None = None) -> ChatModel | None:
-        """The chat model of ``backend``, loaded and checked once; None for ``extractive``."""
+    def model(self, backend: str | None = None) -> ChatModel:
+        """The chat model of ``backend``, loaded and checked once; its ``capabilities`` say what
+        it can do (the ``extractive`` one drafts nothing)."""
         name = backend or self.settings.llm.backend
-        if name == "extractive":
-            return None
         with self._lock:
             if name not in self._models:
                 self._models[name] = make_model(self.settings.llm, name)
             return self._models[name]
 
-    def judge(self, backend: str, model: ChatModel | None) -> Judge | None:
+    def judge(self, backend: str, model: ChatModel) -> Judge | None:
         """The stronger claim judge the verify settings ask for (built once), or None."""
         from assistant.judging import make_judge
 

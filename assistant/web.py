@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from assistant.backends import BACKENDS
 from assistant.core import Assistant, Facets
 from assistant.errors import AssistantError, ConfigError
 from assistant.fetching import FILES_FOLDER as UPLOADS_FOLDER
@@ -265,13 +266,13 @@ class WebChat:
 
     def _model_state(self) -> tuple[bool, str]:
         backend = self.bot.settings.llm.backend
-        if backend == "extractive":
-            return True, "extractive: no model needed, answers quote the passages"
         try:
             model = self.bot.model()
         except AssistantError as exc:
             return False, f"{backend}: not reachable. {exc}"
-        return True, f"{backend}: ready ({getattr(model, 'name', backend)})"
+        if not model.capabilities.drafts:
+            return True, f"{backend}: {BACKENDS[backend].description}"
+        return True, f"{backend}: ready ({model.name})"
 
     def filter_choices(self) -> tuple[Any, Any, Any]:
         found: Facets = self.bot.facets()

@@ -19,7 +19,7 @@ import pytest
 
 from assistant import Assistant, Settings
 from assistant.embedding import Embedder
-from assistant.generation import Message
+from assistant.generation import Capabilities, Message
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).parent.parent
@@ -56,6 +56,7 @@ class QueuedChatModel:
 
     name = "fake:queued"
     source_tokens = 0
+    capabilities = Capabilities(drafts=True, rewrites=True, local=False)
 
     def __init__(self, *replies: str, fallback: str = "", context_length: int = 8192) -> None:
         self.replies = deque(replies)

@@ -11,6 +11,7 @@ import pytest
 
 from assistant import Assistant
 from assistant.errors import ModelCrashed
+from assistant.generation import Capabilities
 from assistant.prompting import ABSTAIN, build_prompt, focus, quote_source, whole
 from assistant.records import Final
 from tests.conftest import HashEmbedder, settings_for, write_corpus
@@ -102,6 +103,7 @@ class CrashingModel:
 
     name = "llamacpp:crashing"
     source_tokens = 0
+    capabilities = Capabilities(drafts=True, rewrites=False, local=True)
     context_length = 4096
 
     def count_tokens(self, text: str) -> int:

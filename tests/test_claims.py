@@ -13,6 +13,7 @@ import pytest
 from assistant.chunking import chunk_document
 from assistant.citing import check_answer
 from assistant.embedding import Embedder
+from assistant.generation import Capabilities, ExtractiveModel
 from assistant.judging import JudgeError, ModelJudge, NLIJudge, make_judge
 from assistant.loading import load
 from assistant.records import Chunk, SentenceSupport
@@ -163,11 +164,12 @@ def test_the_reason_reaches_the_answer_json(embedder: Embedder) -> None:
 
 
 class QueuedModel:
-    """A remote model with one queued reply per call."""
+    """A model on a server (or, ``local``, on this machine) with one queued reply per call."""
 
-    def __init__(self, *replies: str) -> None:
+    def __init__(self, *replies: str, local: bool = False) -> None:
         self.replies = list(replies)
         self.calls = 0
+        self.capabilities = Capabilities(drafts=True, rewrites=not local, local=local)
 
     def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
         self.calls += 1
@@ -228,7 +230,9 @@ def test_a_model_without_nli_labels_is_refused_with_a_clear_message(tmp_path: Pa
 
 def test_no_stronger_judge_by_default() -> None:
     assert make_judge(VerifySettings(), QueuedModel(), "openai") is None
-    assert make_judge(VerifySettings(remote_judge=True), QueuedModel(), "llamacpp") is None
+    local = QueuedModel(local=True)
+    assert make_judge(VerifySettings(remote_judge=True), local, "llamacpp") is None
+    assert make_judge(VerifySettings(remote_judge=True), ExtractiveModel(), "extractive") is None
     assert isinstance(
         make_judge(VerifySettings(remote_judge=True), QueuedModel(), "openai"), ModelJudge
     )

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant
+from assistant.backends import make_model
 from assistant.errors import ModelError
-from assistant.generation import BUNDLED_SOURCE_TOKENS, STOP, Message, make_model
+from assistant.generation import BUNDLED_SOURCE_TOKENS, STOP, Capabilities, Message
 from assistant.local_model import LocalModel, check_gguf
 from assistant.native import (
     BASELINE,
@@ -39,6 +40,7 @@ class KillsItsProcess:
         self.model = model
         self.name = model.name
         self.source_tokens = model.source_tokens
+        self.capabilities = Capabilities(drafts=True, rewrites=False, local=True)
         self.kills = 0
 
     @property
