@@ -51,11 +51,9 @@ class Request:
     judge: Judge | None = None  # a stronger check of the model's sentences, when configured
 
 
-def retrieve(
-    request: Request, retriever: Retriever, model: ChatModel | None
-) -> tuple[str, SearchResult]:
+def retrieve(request: Request, retriever: Retriever, model: ChatModel) -> tuple[str, SearchResult]:
     rewrite = None
-    if model is not None and not model.name.startswith("llamacpp"):
+    if model.capabilities.rewrites:
 
         def rewrite(messages: list[Message]) -> str:
             return "".join(model.stream(messages))
@@ -94,7 +92,7 @@ def answer_stream(
     request: Request,
     retriever: Retriever,
     embedder: Embedder,
-    model: ChatModel | None,
+    model: ChatModel,
     max_tokens: int,
 ) -> Iterator[StreamEvent]:
     query, found = retrieve(request, retriever, model)
@@ -110,7 +108,7 @@ def answer_stream(
     memo = Memo(embedder)
     drafted: list[SentenceSupport] = []
     crashed = False
-    if model is not None:
+    if model.capabilities.drafts:
         try:
             prompted = found.hits[: request.k or retriever.settings.k]
             drafted = yield from _draft(request, query, prompted, memo, model, max_tokens, answer)
@@ -126,7 +124,7 @@ def answer_stream(
     words = rarity(retriever)
     composition = compose(want, score(want, query, chunks, units, memo, words), chunks, words)
     finish(answer, composition, want, chunks, memo)
-    if model is None or crashed:  # otherwise the model's draft was streamed already
+    if not model.capabilities.drafts or crashed:  # else the model's draft was streamed already
         yield Token(answer.text)
     yield Final(answer)
 
