@@ -7,13 +7,15 @@ import re
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from assistant.citing import check_answer
 from assistant.composing import (
     Composition,
     Memo,
-    Rarity,
     compose,
     drafted_units,
+    feature_rows,
     passage_sentences,
     score,
 )
@@ -36,6 +38,7 @@ from assistant.records import (
 )
 from assistant.retrieval import Retriever, SearchResult
 from assistant.sanitizing import is_instruction, unlink
+from assistant.selecting import Rarity
 
 COMPOSE_K = 10
 _NOW = re.compile(r"\b(now|currently|current|today|latest|still|so far|to date|as of)\b", re.I)
@@ -119,14 +122,30 @@ def answer_stream(
             )
             crashed = True
     want = asked(request.question, follow_up_subject(request.question, request.history))
-    stated = [(i, unlink(s), False) for i, s in passage_sentences(chunks) if not is_instruction(s)]
-    units = stated + drafted_units(drafted, chunks)  # a document's orders are never quoted
+    units = _stated(chunks) + drafted_units(drafted, chunks)
     words = rarity(retriever)
     composition = compose(want, score(want, query, chunks, units, memo, words), chunks, words)
     finish(answer, composition, want, chunks, memo)
     if not model.capabilities.drafts or crashed:  # else the model's draft was streamed already
         yield Token(answer.text)
     yield Final(answer)
+
+
+def _stated(chunks: Sequence[Chunk]) -> list[tuple[int, str, bool]]:
+    """The passages' own sentences that can answer; a document's orders are never quoted."""
+    return [(i, unlink(s), False) for i, s in passage_sentences(chunks) if not is_instruction(s)]
+
+
+def candidate_rows(
+    request: Request, retriever: Retriever, embedder: Embedder, model: ChatModel
+) -> tuple[np.ndarray, list[str]]:
+    """The selector's feature rows of the passages' sentences for ``request``, and the sentences:
+    what ``scripts/train_selector.py`` fits the selector on."""
+    query, found = retrieve(request, retriever, model)
+    chunks = [h.chunk for h in found.hits] if found.relevant else []
+    want = asked(request.question, follow_up_subject(request.question, request.history))
+    rows, units = feature_rows(want, query, chunks, _stated(chunks), embedder, rarity(retriever))
+    return rows, [u.text for u in units]
 
 
 def _draft(

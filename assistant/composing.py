@@ -6,25 +6,34 @@ value the sources contradict, the answer corrects it."""
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from assistant.questions import Asked, answer_fit, bare, counts, head_in, mentions, premise_names
+import numpy as np
+
+from assistant.questions import Asked, bare, counts, head_in, mentions, premise_names
 from assistant.records import Chunk, SentenceSupport
+from assistant.selecting import (
+    FEATURES,
+    Rarity,
+    Unit,
+    coverage,
+    features,
+    generic,
+    likelihoods,
+)
 from assistant.text import Similarity, similarities, split_sentences
 from assistant.text import stem as _stem
 from assistant.text import stems as _stems
 
 MAX_SENTENCES = 3
-MARGIN = 0.8  # further sentences must score this share of the best one
-COVERAGE_WEIGHT = 0.6
-TYPED_BONUS = 0.3
-RANK_BONUS = 0.1  # the passages retrieval ranks first are more often the ones that answer
-DRAFTED_BONUS = 0.05  # a confirmed sentence in the model's words reads better than a raw one
-ANSWER_FLOOR = 0.58  # relevance below which a sentence does not answer the question
-COVERAGE_FLOOR = 0.32  # rarity-weighted share of the question's words its passage holds
+# Chosen on the tuning questions with the fitted selector (scripts/train_selector.py): a second
+# and third sentence often hold the fact the first misses, so they need only a fifth of its
+# chance; whether to answer at all rests on the coverage floor and the answer-type checks.
+MARGIN = 0.2  # further sentences must have this share of the best one's chance
+ANSWER_FLOOR = 0.05  # chance below which a sentence does not answer the question
+COVERAGE_FLOOR = 0.26  # rarity-weighted share of the question's words its passage holds
 _CODE = re.compile(r"[A-Za-z]+\d|\d+[A-Za-z]")  # model and chip names: H20, K2, 990Q, 9000S
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 _STATED_DATE = re.compile(rf"\b(?:(?:{_MONTHS})\s+)?(?:19|20)\d\d\b")
@@ -36,9 +45,6 @@ _NOT_AN_ANSWER = re.compile(
     r"^(?:original |primary |main )?sources?\b|^see\b|\?$|^(?:last )?checked\b", re.I
 )
 _LABEL = re.compile(r"^\s*(?:[-*•]\s*)?\*\*[^*]{1,60}?[.:]\*\*\s*")  # "**Size.** " before a fact
-_COMMON = frozenset(
-    "ai us u.s. usa uk eu china chinese american america un gpu gpus chip chips i ii iii".split()
-)
 
 
 class Memo:
@@ -56,23 +62,6 @@ class Memo:
         return [self.vectors[t] for t in texts]
 
 
-class Rarity:
-    """How rare each word stem is among the indexed passages: a question word found in few
-    passages (employ, fine) says more about what is asked than one found everywhere (released)."""
-
-    def __init__(self, texts: Iterable[str]) -> None:
-        counts: dict[str, int] = {}
-        total = 0
-        for text in texts:
-            total += 1
-            for stem in _stems(text):
-                counts[stem] = counts.get(stem, 0) + 1
-        self.counts, self.total = counts, max(total, 1)
-
-    def weight(self, stem: str) -> float:
-        return math.log((self.total + 1) / (self.counts.get(stem, 0) + 1)) + 1.0
-
-
 @dataclass(frozen=True)
 class Candidate:
     source: int  # index of its passage among the chunks, from 0
@@ -88,25 +77,6 @@ class Composition:
     chosen: list[Candidate] = field(default_factory=list)
     why: str = ""  # set when no sentence answers the question
     premise: str = ""  # a name or year of the question the sources contradict
-
-
-def coverage(
-    want: Asked, sentence: str, context: str, rarity: Rarity | None = None, skip: str = ""
-) -> float:
-    """Share of the question's subject words in the sentence, each weighted by its rarity; words
-    found only in ``context`` (the passage's title and heading, or the whole passage) count half.
-    ``skip`` leaves out the words of a name the question is wrong about."""
-    terms = [t for t in want.terms if not skip or t not in skip.lower()]
-    if not terms:
-        return 1.0
-    own, around = _stems(sentence), _stems(context)
-    score = total = 0.0
-    for term in terms:
-        stem = _stem(term)
-        weight = rarity.weight(stem) if rarity else 1.0
-        total += weight
-        score += weight if stem in own else weight / 2 if stem in around else 0.0
-    return score / total
 
 
 def clean(sentence: str) -> str:
@@ -142,26 +112,26 @@ def score(
     want: Asked, query: str, chunks: Sequence[Chunk], units: list[tuple[int, str, bool]],
     embedder: Similarity, rarity: Rarity | None = None,
 ) -> list[Candidate]:  # fmt: skip
-    """``units`` are (passage index, sentence, drafted by the model); best first."""
-    if not units:
-        return []
-    vectors = embedder.embed_documents([query, *(s for _, s, _ in units)])
-    found = []
-    before: dict[int, str] = {}  # the sentence before, by passage: what "it" may name
-    sims = similarities(vectors[0], vectors[1:])
-    for (i, sentence, drafted), sim in zip(units, sims, strict=True):
-        chunk = chunks[i]
-        around = f"{chunk.title} {chunk.heading} {'' if drafted else before.get(i, '')}"
-        cover = coverage(want, sentence, around, rarity)
-        if not drafted:
-            before[i] = sentence
-        fit = answer_fit(want, sentence)
-        relevance = (
-            sim + COVERAGE_WEIGHT * cover + TYPED_BONUS * fit + DRAFTED_BONUS * drafted
-            + RANK_BONUS / (1 + i)
-        )  # fmt: skip
-        found.append(Candidate(i, sentence, round(relevance, 4), cover, fit > 0, drafted))
+    """``units`` are (passage index, sentence, drafted by the model); best first, each with the
+    chance that it states the answer (see ``selecting``)."""
+    rows, chosen = feature_rows(want, query, chunks, units, embedder, rarity)
+    found = [
+        Candidate(u.source, u.text, round(p, 4), float(row[4]), bool(row[7] > 0), u.drafted)
+        for u, p, row in zip(chosen, likelihoods(rows, chosen), rows, strict=True)
+    ]
     return sorted(found, key=lambda c: -c.relevance)
+
+
+def feature_rows(
+    want: Asked, query: str, chunks: Sequence[Chunk], units: list[tuple[int, str, bool]],
+    embedder: Similarity, rarity: Rarity | None = None,
+) -> tuple[np.ndarray, list[Unit]]:  # fmt: skip
+    chosen = [Unit(i, sentence, drafted) for i, sentence, drafted in units]
+    if not chosen:
+        return np.zeros((0, len(FEATURES))), []
+    vectors = embedder.embed_documents([query, *(u.text for u in chosen)])
+    sims = similarities(vectors[0], vectors[1:])
+    return features(want, sims, chunks, chosen, rarity), chosen
 
 
 def compose(
@@ -214,7 +184,7 @@ def _cover_both_sides(
 ) -> None:  # fmt: skip
     """A comparison needs a sentence for each side it names."""
     for name in want.names:
-        if _generic(name) or any(mentions(_in_context(c, chunks), name) for c in chosen):
+        if generic(name) or any(mentions(_in_context(c, chunks), name) for c in chosen):
             continue
         side = next(
             (c for c in candidates if c.relevance >= floor and mentions(c.text, name)), None
@@ -243,7 +213,7 @@ def _contradicted(want: Asked, best: Candidate, chunks: Sequence[Chunk]) -> str:
     never state together with the subject while the answering sentence names the subject."""
     if want.comparison:  # the names of a comparison are its sides, not assumptions
         return ""
-    named = [n for n in want.names if not _generic(n)]
+    named = [n for n in want.names if not generic(n)]
     # A name the answering sentence itself holds is borne out, whatever role the question gives it.
     roles = [n for n in premise_names(want.question, named) if not mentions(best.text, n)]
     subjects = [n for n in named if bare(n) not in roles and n not in roles]
@@ -286,11 +256,6 @@ def _windows(chunks: Sequence[Chunk]) -> list[str]:
         s for chunk in chunks for s in split_sentences(chunk.text)
         if not _NOT_AN_ANSWER.search(clean(s)) and s.count("|") < 2  # not a table
     ]  # fmt: skip
-
-
-def _generic(name: str) -> bool:
-    """Names too common to say what a question is about (AI, US, China)."""
-    return name.lower() in _COMMON or len(name) < 2
 
 
 def _why_not(

@@ -83,10 +83,71 @@ def _question(raw: dict[str, Any]) -> Question:
 def is_hit(chunk: Chunk, question: Question, corpus_prefix: str) -> bool:
     if question.sources and f"{corpus_prefix}{chunk.source}" not in question.sources:
         return False
-    if question.kind == "comparison":  # one side of "A[\s\S]*B|B[\s\S]*A" in a passage is a hit
-        first = question.answer_pattern.split("|")[0].split(r"[\s\S]*")
-        return any(re.search(side, chunk.text, re.IGNORECASE) for side in first)
+    if question.kind == "comparison":  # a passage that holds one side of the pair is a hit
+        return any(re.search(side, chunk.text, re.IGNORECASE) for side in sides(question))
     return bool(question.pattern.search(chunk.text))
+
+
+def sides(question: Question) -> list[str]:
+    r"""The two facts a comparison's pattern asks for, written either as lookaheads
+    ``(?s)(?=.*A)(?=.*B)`` or as ``A[\s\S]*B|B[\s\S]*A``."""
+    pattern = question.answer_pattern
+    found = [_strip_any(body) for body in _lookaheads(pattern)]
+    if not found:
+        found = _top_level(pattern, "|")[0].split(r"[\s\S]*")
+    return [side for side in found if _compiles(side)] or [pattern]
+
+
+def _lookaheads(pattern: str) -> list[str]:
+    bodies, start = [], pattern.find("(?=")
+    while start >= 0:
+        depth, i = 1, start + 3
+        while i < len(pattern) and depth:
+            if pattern[i] == "\\":
+                i += 1
+            elif pattern[i] == "(":
+                depth += 1
+            elif pattern[i] == ")":
+                depth -= 1
+            i += 1
+        bodies.append(pattern[start + 3 : i - 1])
+        start = pattern.find("(?=", i)
+    return bodies
+
+
+def _strip_any(body: str) -> str:
+    for lead in (".*?", ".*", r"[\s\S]*?", r"[\s\S]*"):
+        if body.startswith(lead):
+            return body[len(lead) :]
+    return body
+
+
+def _top_level(pattern: str, sep: str) -> list[str]:
+    parts, depth, current, escaped = [], 0, "", False
+    for ch in pattern:
+        if escaped:
+            current, escaped = current + ch, False
+            continue
+        if ch == "\\":
+            escaped = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == sep and depth == 0:
+            parts.append(current)
+            current = ""
+            continue
+        current += ch
+    return [*parts, current]
+
+
+def _compiles(pattern: str) -> bool:
+    try:
+        re.compile(pattern)
+    except re.error:
+        return False
+    return bool(pattern)
 
 
 def search_query(question: Question) -> str:
