@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from assistant import model_server
 from assistant.errors import ModelCrashed, ModelError
 from assistant.model_server import API_KEY_ENV
 from assistant.native import CpuModule, candidates, installed_modules, is_verified, remember
@@ -229,10 +230,9 @@ class LocalModel:
                 remember(module, "crashed")
                 last = ModelError(str(exc))
                 continue
-            if is_verified(module):
-                return child
-            if self._probe(child):
-                remember(module, "ok")
+            if self._warm_up(child):
+                if not is_verified(module):
+                    remember(module, "ok")
                 return child
             remember(module, "crashed")
             child.stop()
@@ -244,8 +244,10 @@ class LocalModel:
         key = secrets.token_urlsafe(24)
         workdir = tempfile.mkdtemp(prefix="assistant-model-")  # empty: ggml scans the cwd
         stderr = tempfile.TemporaryFile()  # noqa: SIM115 - owned by the child record
+        # The file, not `-m assistant.model_server`: importing the package would load the whole
+        # assistant (~0.2 s) into a process that needs none of it; -P keeps its folder off the path.
         cmd = [
-            sys.executable, "-m", "assistant.model_server", "--model", str(self.path),
+            sys.executable, "-P", model_server.__file__, "--model", str(self.path),
             "--port", "0", "--n-ctx", str(self.settings.context_length),
             "--threads", str(self.settings.threads), "--cpu-module", str(module.path),
         ]  # fmt: skip
@@ -282,14 +284,24 @@ class LocalModel:
             )
         raise ModelError(f"llama.cpp could not load {self.path}: {detail}")
 
-    def _probe(self, child: _Child) -> bool:
-        """One short completion: proof that this CPU module really runs here."""
+    def _warm_up(self, child: _Child) -> bool:
+        """One short completion with the answers' system prompt: proof that this CPU module
+        really runs here, and that prompt's tokens stay in the model's cache, so a question's
+        prompt is evaluated from where it stops being the same."""
         import httpx
 
-        with contextlib.suppress(httpx.HTTPError):
-            body = {"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 2}
-            child.http.post("/v1/chat/completions", json=body, timeout=60)
-        return not _wait_exit(child.proc, 0.2)
+        from assistant.prompting import SYSTEM
+
+        messages = [
+            {"role": "system", "content": SYSTEM},
+            {"role": "user", "content": "Sources:\n"},
+        ]
+        body = {"messages": messages, "max_tokens": 1, "temperature": 0.0}
+        try:
+            child.http.post("/v1/chat/completions", json=body, timeout=60).raise_for_status()
+        except httpx.HTTPError:
+            return not _wait_exit(child.proc, 2.0)  # only a death condemns the CPU module
+        return child.proc.poll() is None
 
 
 class _IllegalInstruction(Exception):

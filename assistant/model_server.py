@@ -52,7 +52,10 @@ def main(argv: list[str] | None = None) -> None:
     _tell({"port": sock.getsockname()[1], "n_ctx": n_ctx, "cpu_module": str(module)}, supervised)
     import uvicorn
 
-    uvicorn.run(app, fd=sock.fileno(), log_level="warning", access_log=False)
+    # The socket itself, not its fd: uvicorn rebuilds an fd as a Unix socket, so asyncio left
+    # Nagle on and every small reply waited ~40 ms for the client's delayed ACK.
+    config = uvicorn.Config(app, log_level="warning", access_log=False)
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 def _cpu_module(choice: str) -> Path:

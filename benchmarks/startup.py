@@ -1,7 +1,8 @@
 """Start-up benchmark (issue 12): seconds from the shell, each command in a new process, for
 
-- ``ask`` with ``--backend extractive`` (everything but the model: imports, store, embedder,
-  BM25, the answer and its check), and with the local model when ``--local-model`` is given;
+- ``ask`` with the bundled local model (the default backend: its process, its prompt, its draft)
+  and with ``--backend extractive`` (everything but the model: imports, store, embedder, BM25,
+  the answer and its check);
 - ``search``;
 - ``index`` with one file changed, and with nothing changed;
 
@@ -9,9 +10,11 @@ before and after the start-up changes, interleaved round by round so both meet t
 load. "before" is the code at ``--before`` (the commit preceding the changes), checked out in a
 temporary git worktree and run with this same Python; "after" is this working tree. Each variant
 gets its own copy of one index built beforehand, over a copy of the corpus, so nothing the team
-uses is touched. Prints the median, the spread, and the ratio before/after.
+uses is touched. Prints the median, the spread, the ratio before/after, and the machine's load
+before and after the runs (figures taken at a load above the core count mostly measure the
+other work: 2 cores here).
 
-    python benchmarks/startup.py [--runs 5] [--before REV] [--local-model]
+    python benchmarks/startup.py [--runs 5] [--before REV] [--no-local-model]
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-BEFORE = "81c9da9"  # the last commit before the start-up changes
+BEFORE = "b22ec70"  # the last commit before the local model's start-up changes
 EDITED = "briefs/nvidia-h20-china-chip.md"
 ADDED_LINE = "\nThe start-up benchmark adds this sentence to change one file.\n"
 QUESTION = "Which Nvidia chips were made for China after the 2022 rules?"
@@ -43,6 +46,11 @@ def commands(local_model: bool) -> dict[str, list[str]]:
     if local_model:
         found["ask (local model)"] = ["ask", QUESTION, "--backend", "llamacpp"]
     return found
+
+
+def load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"{one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} cores"
 
 
 def run(code: Path, work: Path, name: str, args: list[str]) -> float:
@@ -96,9 +104,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="measured rounds (after one warm-up)")
     parser.add_argument("--before", default=BEFORE, help="git revision measured as 'before'")
-    parser.add_argument("--local-model", action="store_true", help="also time ask with llamacpp")
+    parser.add_argument(
+        "--no-local-model", action="store_true", help="leave out ask with the bundled model"
+    )
     args = parser.parse_args()
-    todo = commands(args.local_model)
+    todo = commands(not args.no_local_model)
+    load_before = load()
     with tempfile.TemporaryDirectory(prefix="startup-bench-") as tmp:
         work = Path(tmp)
         before = work / "before-code"
@@ -126,6 +137,7 @@ def main() -> None:
                 capture_output=True,
             )  # fmt: skip
     print(f"before: {args.before}; after: the working tree; median of {args.runs} cold runs")
+    print(f"load average: {load_before} before the runs, {load()} after")
     report(todo, times)
 
 
