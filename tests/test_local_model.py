@@ -155,6 +155,28 @@ def test_a_token_count_is_not_held_up_by_the_connection(real_bot: Assistant) -> 
     assert statistics.median(seconds) < 0.025, seconds
 
 
+def test_ask_from_the_shell_answers_and_takes_its_model_process_along(
+    real_bot: Assistant, tmp_path: Path
+) -> None:
+    """`assistant ask` leaves without the interpreter's teardown: its whole answer must still
+    be printed, and the model process must still be stopped and its working folder removed."""
+    env = {
+        **os.environ,
+        "TMPDIR": str(tmp_path),
+        "ASSISTANT_CORPUS__PATH": str(real_bot.settings.corpus.path),
+        "ASSISTANT_INDEX__PATH": str(real_bot.settings.index.path),
+    }
+    question = "Which companies make HBM?"
+    done = subprocess.run(
+        [sys.executable, "-m", "assistant", "ask", question, "--backend", "llamacpp", "--json"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["citations"] and not answer["abstained"], answer
+    assert not list(tmp_path.glob("assistant-model-*"))
+
+
 @pytest.mark.parametrize("damage", ["no record", "other library"])
 def test_a_llama_cpp_not_built_by_the_project_is_refused_at_start(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str
