@@ -208,8 +208,6 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.records import Final, Token
 
     bot = _assistant(settings)
-    bot.model(args.backend)  # a local model starts loading in its own process, first
-    bot.embedder.load_in_background()  # and the embedder while Chroma and the BM25 index open
     started = time.monotonic()
     answer = None
     live = not args.json and sys.stdout.isatty()

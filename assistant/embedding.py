@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib.util
-import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -29,25 +28,12 @@ class Embedder(Embeddings):
         base = "all-MiniLM-L6-v2" if settings.model == "bundled" else settings.model
         self.name = base if settings.backend == "torch" else f"{base}[{settings.backend}]"
         self._model: Any = None
-        self._loading = threading.Lock()
 
     @property
     def model(self) -> Any:
-        with self._loading:  # a caller that comes during a background load waits for it
-            if self._model is None:
-                backend = self.settings.backend
-                self._model = _load(self.settings.model, self.settings.device, backend)
-            return self._model
-
-    def load_in_background(self) -> None:
-        """Starts loading the model in a thread, so that its native parts run while the caller
-        does other work; a failed load is raised again by the first embedding."""
-
-        def load() -> None:
-            with contextlib.suppress(Exception):
-                self.model  # noqa: B018 - the property loads it
-
-        threading.Thread(target=load, name="embedder-load", daemon=True).start()
+        if self._model is None:
+            self._model = _load(self.settings.model, self.settings.device, self.settings.backend)
+        return self._model
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if not texts:
