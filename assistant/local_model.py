@@ -27,10 +27,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+# Imported here, not in the thread that starts the model process: a module imported by two
+# threads at once (httpx also comes with chromadb) can reach one of them half initialised.
+import httpx
+
 from assistant import model_server
 from assistant.errors import ModelCrashed, ModelError
 from assistant.model_server import API_KEY_ENV
 from assistant.native import CpuModule, candidates, installed_modules, is_verified, remember
+from assistant.prompting import SYSTEM
 from assistant.settings import LLMSettings
 
 START_TIMEOUT_S = 180.0
@@ -50,8 +55,6 @@ class _Child:
     http: Any = None  # one keep-alive httpx.Client: a new connection a call cost ~20 ms
 
     def __post_init__(self) -> None:
-        import httpx
-
         self.http = httpx.Client(base_url=self.url, headers=self.headers())
 
     def headers(self) -> dict[str, str]:
@@ -106,8 +109,6 @@ class LocalModel:
         return self._ready().n_ctx
 
     def count_tokens(self, text: str) -> int:
-        import httpx
-
         child = self._ready()
         try:
             reply = child.http.post("/extras/tokenize/count", json={"input": text}, timeout=30)
@@ -116,8 +117,6 @@ class LocalModel:
             return len(text) // 3 + 1  # the model process is gone; stream() will say so
 
     def stream(self, messages: list[Message]) -> Iterator[str]:
-        import httpx
-
         child = self._ready()
         body = {
             "messages": messages,
@@ -288,10 +287,6 @@ class LocalModel:
         """One short completion with the answers' system prompt: proof that this CPU module
         really runs here, and that prompt's tokens stay in the model's cache, so a question's
         prompt is evaluated from where it stops being the same."""
-        import httpx
-
-        from assistant.prompting import SYSTEM
-
         messages = [
             {"role": "system", "content": SYSTEM},
             {"role": "user", "content": "Sources:\n"},
