@@ -14,7 +14,7 @@ uses is touched. Prints the median, the spread, the ratio before/after, and the 
 before and after the runs (figures taken at a load above the core count mostly measure the
 other work: 2 cores here).
 
-    python benchmarks/startup.py [--runs 5] [--before REV] [--no-local-model]
+    python benchmarks/startup.py [--runs 5] [--before REV] [--no-local-model] [--quiet 0.15]
 """
 
 from __future__ import annotations
@@ -46,6 +46,29 @@ def commands(local_model: bool) -> dict[str, list[str]]:
     if local_model:
         found["ask (local model)"] = ["ask", QUESTION, "--backend", "llamacpp"]
     return found
+
+
+def busy_share(seconds: float = 2.0) -> float:
+    """Share of the CPUs busy over ``seconds`` (from /proc/stat), between runs: other work."""
+
+    def sample() -> tuple[int, int]:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        return sum(fields), fields[3] + fields[4]  # total, idle + iowait
+
+    total, idle = sample()
+    time.sleep(seconds)
+    total2, idle2 = sample()
+    return 1 - (idle2 - idle) / max(total2 - total, 1)
+
+
+def wait_for_quiet(limit: float, patience_s: float = 600) -> float:
+    """Waits (at most ``patience_s``) until the CPUs are less than ``limit`` busy; returns the
+    last share seen, so a round run on a busy machine still says so."""
+    deadline = time.monotonic() + patience_s
+    share = busy_share()
+    while share > limit and time.monotonic() < deadline:
+        share = busy_share()
+    return share
 
 
 def load() -> str:
@@ -107,6 +130,10 @@ def main() -> None:
     parser.add_argument(
         "--no-local-model", action="store_true", help="leave out ask with the bundled model"
     )
+    parser.add_argument(
+        "--quiet", type=float, default=1.0, metavar="SHARE",
+        help="before each round, wait until the CPUs are less than this share busy (0.1: 10%%)",
+    )  # fmt: skip
     args = parser.parse_args()
     todo = commands(not args.no_local_model)
     load_before = load()
@@ -127,8 +154,11 @@ def main() -> None:
                 shutil.copytree(work / "index-built", work / f"index-{name}")
             one_round(variants, work, todo, original)  # warm-up: file cache, compiled model
             times: dict[tuple[str, str], list[float]] = {}
+            busy_before: list[float] = []
             for n in range(args.runs):
-                print(f"round {n + 1}/{args.runs}", file=sys.stderr)
+                busy = wait_for_quiet(args.quiet)
+                print(f"round {n + 1}/{args.runs} (CPUs {busy:.0%} busy before)", file=sys.stderr)
+                busy_before.append(busy)
                 for key, seconds in one_round(variants, work, todo, original).items():
                     times.setdefault(key, []).append(seconds)
         finally:
@@ -138,6 +168,7 @@ def main() -> None:
             )  # fmt: skip
     print(f"before: {args.before}; after: the working tree; median of {args.runs} cold runs")
     print(f"load average: {load_before} before the runs, {load()} after")
+    print(f"CPUs busy with other work just before each round: {max(busy_before):.0%} at most")
     report(todo, times)
 
 
