@@ -14,7 +14,7 @@ uses is touched. Prints the median, the spread, the ratio before/after, and the 
 before and after the runs (figures taken at a load above the core count mostly measure the
 other work: 2 cores here).
 
-    python benchmarks/startup.py [--runs 5] [--before REV] [--no-local-model] [--quiet 0.15]
+    python benchmarks/startup.py [--runs 5] [--before REV] [--no-local-model] [--quiet 0.15] [--only ask]
 """
 
 from __future__ import annotations
@@ -134,8 +134,9 @@ def main() -> None:
         "--quiet", type=float, default=1.0, metavar="SHARE",
         help="before each round, wait until the CPUs are less than this share busy (0.1: 10%%)",
     )  # fmt: skip
+    parser.add_argument("--only", default="", help="only the commands whose label has this")
     args = parser.parse_args()
-    todo = commands(not args.no_local_model)
+    todo = {k: v for k, v in commands(not args.no_local_model).items() if args.only in k}
     load_before = load()
     with tempfile.TemporaryDirectory(prefix="startup-bench-") as tmp:
         work = Path(tmp)
