@@ -18,6 +18,7 @@ from assistant.composing import (
     feature_rows,
     passage_sentences,
     score,
+    side_questions,
 )
 from assistant.embedding import Embedder
 from assistant.errors import ModelCrashed
@@ -124,7 +125,9 @@ def answer_stream(
     want = asked(request.question, follow_up_subject(request.question, request.history))
     units = _stated(chunks) + drafted_units(drafted, chunks)
     words = rarity(retriever)
-    composition = compose(want, score(want, query, chunks, units, memo, words), chunks, words)
+    per_side = [score(side, query, chunks, units, memo, words) for side in side_questions(want)]
+    candidates = score(want, query, chunks, units, memo, words)
+    composition = compose(want, candidates, chunks, words, per_side)
     finish(answer, composition, want, chunks, memo)
     if not model.capabilities.drafts or crashed:  # else the model's draft was streamed already
         yield Token(answer.text)

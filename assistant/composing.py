@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -28,12 +28,14 @@ from assistant.text import stem as _stem
 from assistant.text import stems as _stems
 
 MAX_SENTENCES = 3
+SIDE_SHARE = 0.34  # a sentence speaks of a comparison's side when it holds this share of its words
 # Chosen on the tuning questions with the fitted selector (scripts/train_selector.py): a second
 # and third sentence often hold the fact the first misses, so they need only a fifth of its
 # chance; whether to answer at all rests on the coverage floor and the answer-type checks.
 MARGIN = 0.2  # further sentences must have this share of the best one's chance
 ANSWER_FLOOR = 0.05  # chance below which a sentence does not answer the question
 COVERAGE_FLOOR = 0.26  # rarity-weighted share of the question's words its passage holds
+CONTENT_FLOOR = 0.3  # ... of its words that are not names, in the answering passage (tuned so)
 _CODE = re.compile(r"[A-Za-z]+\d|\d+[A-Za-z]")  # model and chip names: H20, K2, 990Q, 9000S
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 _STATED_DATE = re.compile(rf"\b(?:(?:{_MONTHS})\s+)?(?:19|20)\d\d\b")
@@ -135,8 +137,10 @@ def feature_rows(
 
 
 def compose(
-    want: Asked, candidates: list[Candidate], chunks: Sequence[Chunk], rarity: Rarity | None = None
-) -> Composition:
+    want: Asked, candidates: list[Candidate], chunks: Sequence[Chunk], rarity: Rarity | None = None,
+    per_side: Sequence[list[Candidate]] = (),
+) -> Composition:  # fmt: skip
+    """``per_side``: for a comparison, the candidates scored for each of its ``side_questions``."""
     missing = _unknown_codes(want, chunks)
     if missing:
         return Composition(why=f"no indexed source mentions {', '.join(missing)}")
@@ -151,7 +155,9 @@ def compose(
     premise = _contradicted(want, best, chunks)
     chunk = chunks[best.source]
     around = f"{chunk.title} {chunk.heading} {chunk.text}"
-    if coverage(want, best.text, around, rarity, skip=premise) < COVERAGE_FLOOR:
+    if coverage(want, best.text, around, rarity, skip=premise) < COVERAGE_FLOOR or (
+        _content_coverage(want, chunk, rarity) < CONTENT_FLOOR
+    ):
         return Composition(why=_why_not(want, candidates, chunks))
     chosen = [best]
     floor = best.relevance * MARGIN
@@ -161,8 +167,20 @@ def compose(
         if (c.typed or want.kind == "fact") and (not want.comparison or _adds(want, chosen, c)):
             _add(chosen, c)
     if want.comparison:
-        _cover_both_sides(want, candidates, chunks, chosen, floor * 0.85)
+        _cover_both_sides(want, candidates, chunks, chosen, floor * 0.85, rarity, per_side)
     return Composition(chosen=chosen, premise=premise)
+
+
+def _content_coverage(want: Asked, chunk: Chunk, rarity: Rarity | None) -> float:
+    """Coverage of the question's words that are not part of a name, in the whole passage: on
+    topic (the names match) is not enough, the passage must speak of what is asked about them."""
+    named = {w.lower() for n in want.names for w in n.split()}
+    content = frozenset(t for t in want.terms if t not in named and not t[0].isdigit())
+    if not content:
+        return 1.0
+    return coverage(
+        replace(want, terms=content), chunk.text, f"{chunk.title} {chunk.heading}", rarity
+    )
 
 
 def _adds(want: Asked, chosen: list[Candidate], candidate: Candidate) -> bool:
@@ -178,12 +196,53 @@ def _add(chosen: list[Candidate], candidate: Candidate) -> None:
         chosen.append(candidate)
 
 
+def side_questions(want: Asked) -> list[Asked]:
+    """A comparison asked once per side, without the other side's words: "Which has more
+    parameters, DeepSeek-V3 or Qwen3?" becomes the same question about each model alone."""
+    found = []
+    for side in want.sides:
+        others = {_stem(w) for other in want.sides if other is not side for w in other}
+        found.append(
+            replace(
+                want,
+                terms=frozenset(t for t in want.terms if _stem(t) not in others),
+                names=tuple(n for n in want.names if _stem(n) not in others),
+                comparison=False,
+                sides=(),
+            )
+        )
+    return found
+
+
 def _cover_both_sides(
     want: Asked, candidates: list[Candidate], chunks: Sequence[Chunk],
-    chosen: list[Candidate], floor: float,
+    chosen: list[Candidate], floor: float, rarity: Rarity | None,
+    per_side: Sequence[list[Candidate]],
 ) -> None:  # fmt: skip
-    """A comparison needs a sentence for each side it names."""
-    for name in want.names:
+    """A comparison needs a sentence for each side: the best one for that side asked alone
+    (``per_side``, scored by ``side_questions``) that holds a share of that side's own words;
+    without sides read from the question, one that names each name it mentions."""
+    named = {w.lower() for n in want.names for w in n.split()}
+    picks = []
+    for side, ranked in zip(want.sides, per_side, strict=False):
+        names = sorted((w for w in side if w in named), key=lambda w: _weight(w, rarity))[-1:]
+        pick = next(
+            (
+                c for c in ranked
+                if (c.typed or want.kind == "fact")
+                and all(mentions(_in_context(c, chunks), n) for n in names)  # its rarest name
+                and _side_share(side, c, chunks, rarity) >= SIDE_SHARE
+            ),
+            None,
+        )  # fmt: skip
+        if pick is not None:
+            picks.append(pick)
+    if picks and len(picks) == len(want.sides):
+        del chosen[1:]  # the best sentence leads; each side's own follows
+        for pick in picks:
+            _add(chosen, pick)
+        return
+    for name in () if want.sides else want.names:
         if generic(name) or any(mentions(_in_context(c, chunks), name) for c in chosen):
             continue
         side = next(
@@ -193,6 +252,26 @@ def _cover_both_sides(
             if len(chosen) >= MAX_SENTENCES:
                 chosen.pop()
             _add(chosen, side)
+
+
+def _weight(word: str, rarity: Rarity | None) -> float:
+    return rarity.weight(_stem(word)) if rarity else 1.0
+
+
+def _side_share(
+    side: frozenset[str], c: Candidate, chunks: Sequence[Chunk], rarity: Rarity | None
+) -> float:
+    """Rarity-weighted share of a side's own words in the sentence; its passage's title and
+    heading count half."""
+    chunk = chunks[c.source]
+    own, around = _stems(c.text), _stems(f"{chunk.title} {chunk.heading}")
+    score = total = 0.0
+    for word in side:
+        key = _stem(word)
+        weight = rarity.weight(key) if rarity else 1.0
+        total += weight
+        score += weight if key in own else weight / 2 if key in around else 0.0
+    return score / total if total else 0.0
 
 
 def _in_context(c: Candidate, chunks: Sequence[Chunk]) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from assistant.text import key_terms, stem, stems
@@ -38,7 +39,8 @@ _NAME_Q = re.compile(
 _COMPARE_Q = re.compile(
     r"\bcompar|\bdiffer|\bversus\b|\bvs\.?\b|\bmore than\b|\bless than\b|\bbigger\b|\blarger\b|"
     r"\bsmaller\b|\bearlier\b|\blater than\b|\bwhich came first\b|\bboth\b|\bhow does .+ stack\b|"
-    r"\bagainst\b|\bwhile\b",
+    r"\bagainst\b|\bwhile\b|^\s*which\b[^?]*,[^?]*\bor\b|"
+    r",\s*and\s+(?:what|how many|how much|which|when|who)\b",  # a two-part question
     re.I,
 )
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*"  # fmt: skip
@@ -107,6 +109,7 @@ class Asked:
     head: str = ""  # the thing a figure or name is asked of: "people" in "how many people"
     counted: bool = False  # "how many": the figure must be a count of the head
     exact: bool = False  # "on what date", "which day": a bare year does not answer
+    sides: tuple[frozenset[str], ...] = ()  # a comparison's two sides: the words of each alone
 
 
 def asked(question: str, context: str = "") -> Asked:
@@ -121,17 +124,91 @@ def asked(question: str, context: str = "") -> Asked:
         kind = "name"
     else:
         kind = "fact"
+    comparison = bool(_COMPARE_Q.search(question))
+    if comparison and kind == "fact":
+        kind = "figure" if _MORE.search(main) else "date" if _SOONER.search(main) else kind
     return Asked(
         question=question,
         kind=kind,
-        comparison=bool(_COMPARE_Q.search(question)),
-        terms=frozenset(t for t in key_terms(f"{question} {context}") if t not in _ASKING),
-        names=tuple(dict.fromkeys(names_in(question))),
+        comparison=comparison,
+        terms=frozenset(t for t in key_terms(f"{question} {context}") if not _asking(t)),
+        # a follow-up's names include those of what it refers to ("it" = Qwen3)
+        names=tuple(dict.fromkeys([*names_in(question), *_context_names(context)])),
         values=tuple(dict.fromkeys(_NUMBER.findall(question))),
         head=_head(main) if kind in ("figure", "name") else "",
         counted=bool(re.search(r"\bhow many\b", main, re.I)),
         exact=bool(re.search(r"\b(?:what|which)\s+(?:date|day)\b", main, re.I)),
+        sides=sides_of(question) if comparison else (),
     )
+
+
+# "Which has more parameters, A or B?" asks for two figures; "Which came first, A or B?" dates.
+_MORE = re.compile(
+    r"\b(?:more|fewer|less|larger|bigger|smaller|higher|lower|faster|slower|cheaper|costlier|"
+    r"heavier|longer|shorter|how many|how much)\b",
+    re.I,
+)
+_SOONER = re.compile(r"\b(?:first|earlier|later|sooner|older|newer)\b", re.I)
+_SIDE_FORMS = (
+    re.compile(r",\s*(?P<a>[^,?]+?)\s+or\s+(?P<b>[^,?]+?)\s*\?*\s*$", re.I),
+    re.compile(r"\bbetween\s+(?P<a>.+?)\s+and\s+(?P<b>.+?)\s*\?*\s*$", re.I),
+    re.compile(
+        r"^(?P<a>.+?)\s+(?:compared?|compares|stack(?:s|ed)? up|measured? up)\s+"
+        r"(?:with|to|against)\s+(?P<b>.+?)\s*\?*\s*$",
+        re.I,
+    ),
+    re.compile(r"^(?P<a>.+?)\s+(?:versus|vs\.?|against)\s+(?P<b>.+?)\s*\?*\s*$", re.I),
+    re.compile(
+        r"^(?P<a>.+?),?\s+and\s+(?P<b>(?:what|how many|how much|which|when|who)\b.+?)\s*\?*\s*$",
+        re.I,
+    ),
+    re.compile(r"\b(?P<a>[A-Z][\w\-.]*)\s+and\s+(?:the\s+)?(?P<b>[A-Z][\w\-.]*)"),
+)
+_SIDE_WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-.]*[A-Za-z0-9]|\d+|[A-Z]")
+
+
+def sides_of(question: str) -> tuple[frozenset[str], ...]:
+    """The two things a comparison sets side by side, each as the words only it has: "the
+    A800's NVLink speed compared with the A100's" gives {a800} and {a100}; "how many at the end
+    of 2024, and how many by 31 March 2025" gives the first clause's own words and {31, march,
+    2025}. Empty when the question does not say its sides in a form read here."""
+    for form in _SIDE_FORMS:
+        m = form.search(question)
+        if not m:
+            continue
+        a, b = _side_words(m.group("a")), _side_words(m.group("b"))
+        own_a, own_b = a - b, b - a
+        if own_a and own_b:
+            return frozenset(own_a), frozenset(own_b)
+    return ()
+
+
+def _side_words(text: str) -> set[str]:
+    words = {w.lower().rstrip(".") for w in _SIDE_WORD.findall(text.replace("'s", " "))}
+    return {w for w in words if w not in _SIDE_STOP and (len(w) > 1 or w.isdigit() or w == "i")}
+
+
+_SIDE_STOP = _ASKING | frozenset(
+    "the a an of in on for and or to by at with from as its their his her it they than then "
+    "did does do is are was were has have had compare compared how what which who when "
+    "between versus against".split()
+)
+
+
+def _asking(term: str) -> bool:
+    """A word used to ask, in any form ("makes", "reported")."""
+    return term in _ASKING or stem(term) in _asking_stems()
+
+
+@lru_cache(maxsize=1)
+def _asking_stems() -> frozenset[str]:
+    return frozenset(stem(w) for w in _ASKING)
+
+
+def _context_names(context: str) -> list[str]:
+    return [
+        w for w in context.split() if _NAME_VALUE.fullmatch(w) and w.lower() not in _QUESTION_START
+    ]
 
 
 def _head(question: str) -> str:
