@@ -245,13 +245,13 @@ def _cover_both_sides(
     for name in () if want.sides else want.names:
         if generic(name) or any(mentions(_in_context(c, chunks), name) for c in chosen):
             continue
-        side = next(
+        naming = next(
             (c for c in candidates if c.relevance >= floor and mentions(c.text, name)), None
         )
-        if side is not None:
+        if naming is not None:
             if len(chosen) >= MAX_SENTENCES:
                 chosen.pop()
-            _add(chosen, side)
+            _add(chosen, naming)
 
 
 def _weight(word: str, rarity: Rarity | None) -> float:
