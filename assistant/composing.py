@@ -34,7 +34,7 @@ SIDE_SHARE = 0.34  # a sentence speaks of a comparison's side when it holds this
 # chance; whether to answer at all rests on the coverage floor and the answer-type checks.
 MARGIN = 0.2  # further sentences must have this share of the best one's chance
 ANSWER_FLOOR = 0.05  # chance below which a sentence does not answer the question
-COVERAGE_FLOOR = 0.26  # rarity-weighted share of the question's words its passage holds
+COVERAGE_FLOOR = 0.32  # rarity-weighted share of the question's words its passage holds
 CONTENT_FLOOR = 0.3  # ... of its words that are not names, in the answering passage (tuned so)
 _CODE = re.compile(r"[A-Za-z]+\d|\d+[A-Za-z]")  # model and chip names: H20, K2, 990Q, 9000S
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
