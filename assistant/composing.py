@@ -22,6 +22,7 @@ from assistant.selecting import (
     features,
     generic,
     likelihoods,
+    share,
 )
 from assistant.text import Similarity, similarities, split_sentences
 from assistant.text import stem as _stem
@@ -264,14 +265,7 @@ def _side_share(
     """Rarity-weighted share of a side's own words in the sentence; its passage's title and
     heading count half."""
     chunk = chunks[c.source]
-    own, around = _stems(c.text), _stems(f"{chunk.title} {chunk.heading}")
-    score = total = 0.0
-    for word in side:
-        key = _stem(word)
-        weight = rarity.weight(key) if rarity else 1.0
-        total += weight
-        score += weight if key in own else weight / 2 if key in around else 0.0
-    return score / total if total else 0.0
+    return share(side, c.text, f"{chunk.title} {chunk.heading}", rarity)
 
 
 def _in_context(c: Candidate, chunks: Sequence[Chunk]) -> str:

@@ -156,16 +156,19 @@ def coverage(
     found only in ``context`` (the passage's title and heading, or the whole passage) count half.
     ``skip`` leaves out the words of a name the question is wrong about."""
     terms = [t for t in want.terms if not skip or t not in skip.lower()]
-    if not terms:
-        return 1.0
+    return share(terms, sentence, context, rarity) if terms else 1.0
+
+
+def share(words: Iterable[str], sentence: str, context: str, rarity: Rarity | None) -> float:
+    """Rarity-weighted share of ``words`` in ``sentence``; those only in ``context`` count half."""
     own, around = stems(sentence), stems(context)
     score = total = 0.0
-    for term in terms:
-        key = stem(term)
+    for word in words:
+        key = stem(word)
         weight = rarity.weight(key) if rarity else 1.0
         total += weight
         score += weight if key in own else weight / 2 if key in around else 0.0
-    return score / total
+    return score / total if total else 0.0
 
 
 def generic(name: str) -> bool:
