@@ -11,20 +11,12 @@ from assistant.errors import ConfigError
 from assistant.generation import (
     BUNDLED_SOURCE_TOKENS,
     STOP,
-    Capabilities,
     ChatModel,
     ExtractiveModel,
     RemoteModel,
 )
 from assistant.local_model import LocalModel
 from assistant.settings import LLMSettings
-
-
-class LocalChatModel(LocalModel):
-    """The ``llamacpp`` model. A small local model rewrites a follow-up worse than the rules of
-    assistant/querying.py do, so it is not asked to."""
-
-    capabilities = Capabilities(drafts=True, rewrites=False, local=True)
 
 
 @dataclass(frozen=True)
@@ -35,7 +27,7 @@ class BackendInfo:
 
 
 def _local(settings: LLMSettings) -> ChatModel:
-    return LocalChatModel(settings, STOP, BUNDLED_SOURCE_TOKENS)
+    return LocalModel(settings, STOP, BUNDLED_SOURCE_TOKENS)
 
 
 BACKENDS: dict[str, BackendInfo] = {

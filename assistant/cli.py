@@ -11,10 +11,11 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, get_args
 
+from assistant.backends import BACKENDS
 from assistant.errors import AssistantError
-from assistant.settings import Settings
+from assistant.settings import SearchMode, Settings
 from assistant.text_render import (
     render_added,
     render_answer,
@@ -71,11 +72,11 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--until", default="", help="published on or before (YYYY-MM-DD)")
         if name == "ask":
             p.add_argument(
-                "--backend", choices=["llamacpp", "openai", "ollama", "extractive"],
+                "--backend", choices=list(BACKENDS),
                 help="model backend (ASSISTANT_LLM__BACKEND)",
             )  # fmt: skip
         else:
-            p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], help="ranking")
+            p.add_argument("--mode", choices=get_args(SearchMode), help="ranking")
 
     p = command("add", "Add links (web pages, PDFs) or files to the corpus and index them.")
     p.add_argument("items", nargs="+", metavar="URL|FILE", help="a link or a file to add")
@@ -93,8 +94,8 @@ def parser() -> argparse.ArgumentParser:
 
     p = command("eval", "Measure retrieval (and answers) on a question set.")
     p.add_argument("--qa", type=Path, required=True, help="JSONL question file")
-    p.add_argument("--backend", help="also score answers from this backend")
-    p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], help="ranking")
+    p.add_argument("--backend", choices=list(BACKENDS), help="also score answers from this backend")
+    p.add_argument("--mode", choices=get_args(SearchMode), help="ranking")
     p.add_argument(
         "--compare", action="store_true", help="compare dense, BM25, hybrid and hybrid + cap"
     )

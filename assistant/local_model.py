@@ -33,6 +33,7 @@ import httpx
 
 from assistant import model_server
 from assistant.errors import ModelCrashed, ModelError
+from assistant.generation import Capabilities
 from assistant.model_server import API_KEY_ENV
 from assistant.native import CpuModule, candidates, installed_modules, is_verified, remember
 from assistant.settings import LLMSettings
@@ -74,7 +75,11 @@ class _Child:
 
 
 class LocalModel:
-    """Implements ``generation.ChatModel`` over a model process that may die and come back."""
+    """Implements ``generation.ChatModel`` over a model process that may die and come back. A
+    small local model rewrites a follow-up worse than the rules of assistant/querying.py do, so
+    it is not asked to."""
+
+    capabilities = Capabilities(drafts=True, rewrites=False, local=True)
 
     def __init__(
         self,

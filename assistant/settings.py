@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import (
@@ -121,7 +121,7 @@ class RetrievalSettings(_Group):
 
 
 class LLMSettings(_Group):
-    backend: Backend = Field("llamacpp", description="llamacpp, openai, ollama or extractive.")
+    backend: Backend = Field("llamacpp", description=f"{', '.join(get_args(Backend))}.")
     model_path: Path | None = Field(
         None, description="GGUF file for llamacpp; empty uses the bundled SmolLM2-135M."
     )
