@@ -88,7 +88,7 @@ def rarity(retriever: Retriever) -> Rarity:
     """Word rarity over the indexed passages, computed once per version of the index."""
     lexical = retriever.lexical(retriever.collection())
     if not _RARITY or _RARITY[0][0] is not lexical:
-        _RARITY[:] = [(lexical, Rarity(c.text for c in lexical.chunks))]
+        _RARITY[:] = [(lexical, Rarity(lexical.frequencies(), len(lexical.chunks)))]
     return _RARITY[0][1]
 
 

@@ -3,6 +3,8 @@ per-document cap, metadata filters and a relevance floor."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
 import tempfile
@@ -19,6 +21,7 @@ from assistant.manifest import Manifest
 from assistant.records import Chunk, Filters, Hit
 from assistant.settings import RetrievalSettings, SearchMode
 from assistant.store import Store, Where, from_metadata, to_metadata
+from assistant.text import stems
 
 if TYPE_CHECKING:
     from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -43,6 +46,9 @@ class SearchResult:
         return self.hits[index]
 
 
+FREQUENCIES = "stem-frequencies.json"
+
+
 class _Lexical:
     """A BM25 index over every chunk of one collection version, built on first use and kept on
     disk beside the manifest, so a new process loads it instead of reading the whole store."""
@@ -63,6 +69,8 @@ class _Lexical:
             bm25 = bm25s.BM25()
             bm25.index(tokens, show_progress=False)
         self.bm25 = bm25
+        self.folder: Path | None = None
+        self._frequencies: dict[str, int] | None = None
 
     @classmethod
     def load(cls, folder: Path) -> _Lexical | None:
@@ -71,9 +79,36 @@ class _Lexical:
         try:
             bm25 = bm25s.BM25.load(str(folder), load_corpus=True, show_progress=False)
             rows = bm25.corpus
-            return cls([from_metadata(r["id"], r["text"], r["meta"]) for r in rows], bm25)
+            found = cls([from_metadata(r["id"], r["text"], r["meta"]) for r in rows], bm25)
         except (OSError, ValueError, KeyError, TypeError):  # missing, pruned meanwhile, damaged
             return None
+        found.folder = folder
+        return found
+
+    def frequencies(self) -> dict[str, int]:
+        """In how many passages each word stem occurs; kept beside the index once counted, so a
+        new process reads it instead of stemming every passage again."""
+        if self._frequencies is not None:
+            return self._frequencies
+        path = self.folder / FREQUENCIES if self.folder else None
+        try:
+            loaded = json.loads(path.read_text(encoding="utf-8")) if path else None
+        except (OSError, ValueError):
+            loaded = None
+        if isinstance(loaded, dict):
+            self._frequencies = loaded
+            return loaded
+        counts: dict[str, int] = {}
+        for chunk in self.chunks:
+            for word in stems(chunk.text):
+                counts[word] = counts.get(word, 0) + 1
+        self._frequencies = counts
+        if path:
+            with contextlib.suppress(OSError):
+                staged = path.with_suffix(".partial")
+                staged.write_text(json.dumps(counts), encoding="utf-8")
+                os.replace(staged, path)
+        return counts
 
     def save(self, folder: Path) -> None:
         """Written beside and renamed into place: a reader never sees half of it. Best effort,
@@ -87,6 +122,7 @@ class _Lexical:
                     staged, corpus=rows, show_progress=False, raise_on_serialization_error=True
                 )
                 os.rename(staged, folder)  # refused when another process was first: fine
+                self.folder = folder
             finally:
                 shutil.rmtree(staged, ignore_errors=True)
             for old in folder.parent.iterdir():  # earlier versions are of no further use

@@ -136,13 +136,7 @@ class Rarity:
     """How rare each word stem is among the indexed passages: a question word found in few
     passages (employ, fine) says more about what is asked than one found everywhere (released)."""
 
-    def __init__(self, texts: Iterable[str]) -> None:
-        counts: dict[str, int] = {}
-        total = 0
-        for text in texts:
-            total += 1
-            for word in stems(text):
-                counts[word] = counts.get(word, 0) + 1
+    def __init__(self, counts: dict[str, int], total: int) -> None:
         self.counts, self.total = counts, max(total, 1)
 
     def weight(self, word: str) -> float:

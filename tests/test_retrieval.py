@@ -3,6 +3,7 @@ standard retriever test suite run against our retriever."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -12,7 +13,8 @@ from langchain_tests.integration_tests import RetrieversIntegrationTests
 from assistant import Assistant
 from assistant.querying import dates_in, is_follow_up, standalone
 from assistant.records import Chunk
-from assistant.retrieval import AssistantRetriever, cap_per_document, fuse
+from assistant.retrieval import FREQUENCIES, AssistantRetriever, cap_per_document, fuse
+from tests.conftest import HashEmbedder
 
 
 def chunk(cid: str, source: str) -> Chunk:
@@ -100,3 +102,15 @@ class TestLangChainStandardRetriever(RetrieversIntegrationTests):
     @property
     def retriever_query_example(self) -> str:
         return "export controls on chips and memory"
+
+
+def test_word_rarity_is_counted_once_and_kept_beside_the_index(fake_bot: Assistant) -> None:
+    assert fake_bot.index().exit_code == 0
+    retriever = fake_bot.retriever
+    counts = retriever.lexical(retriever.collection()).frequencies()
+    assert counts["gallium"] >= 1  # a stem of the fixture corpus
+    kept = list((fake_bot.settings.index.path / "bm25").glob(f"*/{FREQUENCIES}"))
+    assert len(kept) == 1 and json.loads(kept[0].read_text()) == counts
+    kept[0].write_text("{damaged")  # a damaged copy is counted again, not trusted
+    again = Assistant(fake_bot.settings, embedder=HashEmbedder()).retriever
+    assert again.lexical(again.collection()).frequencies() == counts
