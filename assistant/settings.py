@@ -137,7 +137,7 @@ class LLMSettings(_Group):
         ge=0,
         le=1_000_000,
         description="Tokens of passages in the prompt; the sentences closest to the question are "
-        "kept. 0: 320 for the bundled model, else as much as the context holds.",
+        "kept. 0: 240 for the bundled model, else as much as the context holds.",
     )
     context_length: int = Field(
         8192, ge=512, le=1_000_000, description="Context window used for a local GGUF model."
