@@ -18,10 +18,12 @@ from assistant.selecting import (
     FEATURES,
     Rarity,
     Unit,
+    column_of,
     coverage,
     features,
     generic,
     likelihoods,
+    name_words,
     share,
 )
 from assistant.text import Similarity, similarities, split_sentences
@@ -118,8 +120,9 @@ def score(
     """``units`` are (passage index, sentence, drafted by the model); best first, each with the
     chance that it states the answer (see ``selecting``)."""
     rows, chosen = feature_rows(want, query, chunks, units, embedder, rarity)
+    cover, fit = column_of("coverage_in_context"), column_of("answer_fit")
     found = [
-        Candidate(u.source, u.text, round(p, 4), float(row[4]), bool(row[7] > 0), u.drafted)
+        Candidate(u.source, u.text, round(p, 4), float(row[cover]), bool(row[fit] > 0), u.drafted)
         for u, p, row in zip(chosen, likelihoods(rows, chosen), rows, strict=True)
     ]
     return sorted(found, key=lambda c: -c.relevance)
@@ -175,7 +178,7 @@ def compose(
 def _content_coverage(want: Asked, chunk: Chunk, rarity: Rarity | None) -> float:
     """Coverage of the question's words that are not part of a name, in the whole passage: on
     topic (the names match) is not enough, the passage must speak of what is asked about them."""
-    named = {w.lower() for n in want.names for w in n.split()}
+    named = name_words(want)
     content = frozenset(t for t in want.terms if t not in named and not t[0].isdigit())
     if not content:
         return 1.0
@@ -223,7 +226,7 @@ def _cover_both_sides(
     """A comparison needs a sentence for each side: the best one for that side asked alone
     (``per_side``, scored by ``side_questions``) that holds a share of that side's own words;
     without sides read from the question, one that names each name it mentions."""
-    named = {w.lower() for n in want.names for w in n.split()}
+    named = name_words(want)
     picks = []
     for side, ranked in zip(want.sides, per_side, strict=False):
         names = sorted((w for w in side if w in named), key=lambda w: _weight(w, rarity))[-1:]

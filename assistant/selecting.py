@@ -127,9 +127,19 @@ def features(
         )
     table = np.asarray(rows, dtype=float).reshape(len(rows), len(FEATURES))
     if len(table):
-        table[:, 1] = table[:, 0] - table[:, 0].max()
-        table[:, 5] = table[:, 4] - table[:, 4].max()
+        for gap, of in (("similarity_gap", "similarity"), ("coverage_gap", "coverage_in_context")):
+            column = table[:, column_of(of)]
+            table[:, column_of(gap)] = column - column.max()
     return table
+
+
+def column_of(feature: str) -> int:
+    return FEATURES.index(feature)
+
+
+def name_words(want: Asked) -> set[str]:
+    """The lower-case words of the names a question mentions."""
+    return {w.lower() for n in want.names for w in n.split()}
 
 
 class Rarity:
