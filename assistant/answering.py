@@ -123,7 +123,7 @@ def answer_stream(
             )
             crashed = True
     want = asked(request.question, follow_up_subject(request.question, request.history))
-    units = _stated(chunks) + drafted_units(drafted, chunks)
+    units = _stated(chunks) + drafted_units(drafted, chunks, request.question)
     words = rarity(retriever)
     per_side = [score(side, query, chunks, units, memo, words) for side in side_questions(want)]
     candidates = score(want, query, chunks, units, memo, words)

@@ -26,11 +26,12 @@ from assistant.selecting import (
     name_words,
     share,
 )
-from assistant.text import Similarity, similarities, split_sentences
+from assistant.text import Similarity, key_terms, similarities, split_sentences
 from assistant.text import stem as _stem
 from assistant.text import stems as _stems
 
 MAX_SENTENCES = 3
+NEW_WORDS = 2  # a model's sentence must have this many words (stems) the question lacks
 SIDE_SHARE = 0.34  # a sentence speaks of a comparison's side when it holds this share of its words
 # Chosen on the tuning questions with the fitted selector (scripts/train_selector.py): a second
 # and third sentence often hold the fact the first misses, so they need only a fifth of its
@@ -103,14 +104,22 @@ def passage_sentences(chunks: Sequence[Chunk]) -> list[tuple[int, str]]:
 
 
 def drafted_units(
-    sentences: Sequence[SentenceSupport], chunks: Sequence[Chunk]
+    sentences: Sequence[SentenceSupport], chunks: Sequence[Chunk], question: str
 ) -> list[tuple[int, str, bool]]:
-    """The model's sentences that the claim check found supported, with their passage."""
+    """The model's sentences that the claim check found supported, with their passage. A
+    sentence that only says the question back (a small model's habit) is true but answers
+    nothing, and would outscore every sentence of the passages for sounding like the question."""
     index = {c.id: i for i, c in enumerate(chunks)}
+    asked_stems = _content(question)
     return [
         (index[s.chunk_ids[0]], clean(s.text), True) for s in sentences
         if s.support == "supported" and s.chunk_ids and s.chunk_ids[0] in index
+        and len(_content(s.text) - asked_stems) >= NEW_WORDS
     ]  # fmt: skip
+
+
+def _content(text: str) -> set[str]:
+    return {_stem(w) for w in key_terms(text)}
 
 
 def score(

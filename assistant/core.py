@@ -316,9 +316,7 @@ class Assistant:
         judge = self.judge(name, model)
         request = Request(question.strip(), _messages(history), filters, name, k, judge)
         self.retriever.collection()  # fail early, with the how-to, when no index exists
-        yield from answer_stream(
-            request, self.retriever, self.embedder, model, self.settings.llm.max_tokens
-        )
+        yield from answer_stream(request, self.retriever, self.embedder, model, model.max_tokens)
 
     def ask(
         self,

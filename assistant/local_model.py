@@ -33,9 +33,16 @@ import httpx
 
 from assistant import model_server
 from assistant.errors import ModelCrashed, ModelError
-from assistant.generation import Capabilities
+from assistant.generation import BUNDLED_MAX_TOKENS, DEFAULT_MAX_TOKENS, Capabilities
 from assistant.model_server import API_KEY_ENV
-from assistant.native import CpuModule, candidates, installed_modules, is_verified, remember
+from assistant.native import (
+    CpuModule,
+    cache_dir,
+    candidates,
+    installed_modules,
+    is_verified,
+    remember,
+)
 from assistant.settings import LLMSettings
 
 START_TIMEOUT_S = 180.0
@@ -87,6 +94,7 @@ class LocalModel:
         stop: list[str],
         bundled_source_tokens: int,
         modules: list[CpuModule] | None = None,
+        widen: bool = True,
     ) -> None:
         from assistant.generation import bundled_gguf
 
@@ -95,7 +103,11 @@ class LocalModel:
         check_gguf(self.path)
         self.name = f"llamacpp:{self.path.name}"
         bundled = settings.model_path is None
+        self.widened = widen and bundled  # not a configured model: 8 bits may not fit in memory
         self.source_tokens = settings.source_tokens or (bundled_source_tokens if bundled else 0)
+        self.max_tokens = settings.max_tokens or (
+            BUNDLED_MAX_TOKENS if bundled else DEFAULT_MAX_TOKENS
+        )
         self.stop = stop
         self._modules = modules or candidates(installed_modules(), settings.cpu_module)
         self._child: _Child | None = None
@@ -126,7 +138,7 @@ class LocalModel:
             "messages": messages,
             "stream": True,
             "temperature": self.settings.temperature,
-            "max_tokens": self.settings.max_tokens,
+            "max_tokens": self.max_tokens,
             "stop": self.stop,
             "seed": 0,
         }
@@ -255,6 +267,8 @@ class LocalModel:
             "--port", "0", "--n-ctx", str(self.settings.context_length),
             "--threads", str(self.settings.threads), "--cpu-module", str(module.path),
         ]  # fmt: skip
+        if self.widened:
+            cmd += ["--widen-into", str(cache_dir() / "models")]
         proc = subprocess.Popen(
             cmd,
             stdin=subprocess.PIPE,

@@ -45,9 +45,12 @@ def build_info_path() -> Path:
     return Path(sys.prefix) / "share" / "ai-race-assistant" / "llama" / "build.json"
 
 
+def cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ai-race-assistant"
+
+
 def verdicts_path() -> Path:
-    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache) / "ai-race-assistant" / "llama-cpu-modules.json"
+    return cache_dir() / "llama-cpu-modules.json"
 
 
 def installed_modules() -> list[CpuModule]:

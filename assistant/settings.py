@@ -131,7 +131,12 @@ class LLMSettings(_Group):
     model: str = Field("default", description="Model name on the server.")
     api_key: SecretStr | None = Field(None, description="API key for the server, if it needs one.")
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature.")
-    max_tokens: int = Field(160, ge=16, le=8192, description="Longest answer, in tokens.")
+    max_tokens: int = Field(
+        0,
+        ge=0,
+        le=8192,
+        description="Longest draft answer, in tokens. 0: 80 for the bundled model, else 160.",
+    )
     source_tokens: int = Field(
         0,
         ge=0,
@@ -148,6 +153,14 @@ class LLMSettings(_Group):
         description="llama.cpp CPU code for llamacpp: auto picks the best one this CPU "
         "advertises and really runs (a module that dies here is not tried again).",
     )
+
+    @field_validator("max_tokens")
+    @classmethod
+    def _enough_to_answer(cls, value: int) -> int:
+        if 0 < value < 16:
+            raise ValueError("must be 0 (the default for the model) or at least 16 tokens")
+        return value
+
     timeout_s: float = Field(120.0, gt=0, le=3600, description="Time limit of one remote call.")
     retries: int = Field(2, ge=0, le=10, description="Retries of a failed remote call.")
 

@@ -6,11 +6,12 @@ one run and interleaved so that every module meets the same machine load:
   that issue 12 compares with; built once by scripts/build_llama.py --variant native-no-amx);
 - ``x86-64-v3``: the portable baseline every supported machine can run;
 - ``avx512``: the extra module, used where the CPU advertises AVX-512 and it really runs;
-- and the module ``auto`` picks on this machine.
+- and the module ``auto`` picks on this machine;
+- that module again, serving the packaged Q4_1 file as it is instead of its 8-bit copy.
 
 Also: the same prompt sent straight to the model (no retrieval, no check) as a baseline.
 
-    python benchmarks/answer.py [--runs 5] [--no-native]
+    python benchmarks/answer.py [--runs 10] [--no-native]
 """
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ QUESTIONS = [
     "Who built the CPM models?",
     "What is DeepSeek-V3 and how much did its training reportedly cost?",
     "What does the Big Fund invest in?",
+    "Which Nvidia chips were made for China after the 2022 rules?",
+    "How many parameters does Qwen2.5-Max have?",
+    "When did the Netherlands require licences for ASML's DUV tools?",
+    "What is Huawei's Ascend 910C?",
+    "Why did Nvidia's shares fall in January 2025?",
 ]
 
 
@@ -65,7 +71,7 @@ def time_answer(bot: Assistant, question: str) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=10, help="questions per module")
     parser.add_argument("--no-native", action="store_true", help="skip the native baseline")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -79,10 +85,15 @@ def main() -> None:
         print(
             f"model process start: {time.perf_counter() - began:.2f} s; auto picks {auto.cpu_module}"
         )
+        found = modules(not args.no_native)
         models = {
             name: LocalModel(settings.llm, STOP, BUNDLED_SOURCE_TOKENS, modules=[module])
-            for name, module in modules(not args.no_native).items()
+            for name, module in found.items()
         }
+        packaged = f"{auto.cpu_module}, Q4_1"  # the packaged file as it is, not its 8-bit copy
+        models[packaged] = LocalModel(
+            settings.llm, STOP, BUNDLED_SOURCE_TOKENS, modules=[found[auto.cpu_module]], widen=False
+        )
         firsts: dict[str, list[float]] = {name: [] for name in models}
         totals: dict[str, list[float]] = {name: [] for name in models}
         for model in models.values():  # warm-up: the first call pays for lazy set-up
@@ -102,20 +113,20 @@ def main() -> None:
             hits = bot.search(question).hits
             for name, model in models.items():
                 sources = focus(question, hits, bot.embedder, model.source_tokens)
-                prompt = build_prompt(question, sources, model, settings.llm.max_tokens, [])
+                prompt = build_prompt(question, sources, model, model.max_tokens, [])
                 began = time.perf_counter()
                 "".join(model.stream(prompt.messages))
                 bare[name].append(time.perf_counter() - began)
         for model in models.values():
             model.close()
-    base = "native-no-amx" if "native-no-amx" in models else auto.cpu_module
+    base = "native-no-amx" if "native-no-amx" in models else packaged
     print(
         f"questions: {args.runs} per module, interleaved; speed ratios against {base} (>1: faster)"
     )
     p50 = statistics.median
     for name in models:
         mark = " (auto)" if name == auto.cpu_module else ""
-        print(f"{name:>14}{mark}: first token p50 {p50(firsts[name]):.2f} s (max {max(firsts[name]):.2f}), "
+        print(f"{name:>16}{mark}: first token p50 {p50(firsts[name]):.2f} s (max {max(firsts[name]):.2f}), "
               f"whole answer p50 {p50(totals[name]):.2f} s, same prompt straight to the model p50 {p50(bare[name]):.2f} s; "
               f"vs {base}: first token {p50(firsts[base]) / p50(firsts[name]):.2f}x, "
               f"whole {p50(totals[base]) / p50(totals[name]):.2f}x, model alone {p50(bare[base]) / p50(bare[name]):.2f}x")  # fmt: skip

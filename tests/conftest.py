@@ -56,6 +56,7 @@ class QueuedChatModel:
 
     name = "fake:queued"
     source_tokens = 0
+    max_tokens = 160
     capabilities = Capabilities(drafts=True, rewrites=True, local=False)
 
     def __init__(self, *replies: str, fallback: str = "", context_length: int = 8192) -> None:

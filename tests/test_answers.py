@@ -103,6 +103,7 @@ class CrashingModel:
 
     name = "llamacpp:crashing"
     source_tokens = 0
+    max_tokens = 160
     capabilities = Capabilities(drafts=True, rewrites=False, local=True)
     context_length = 4096
 
