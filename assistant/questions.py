@@ -13,6 +13,7 @@ from typing import Literal
 from assistant.text import key_terms, stem, stems
 
 Kind = Literal["date", "figure", "name", "fact"]
+Measure = Literal["money", "share", ""]
 
 _DATE_Q = re.compile(
     r"^\s*(?:and\s+|but\s+|so\s+)?(?:since\s+|by\s+|until\s+)?when\b|\b(?:what|which)\s+"
@@ -110,6 +111,7 @@ class Asked:
     counted: bool = False  # "how many": the figure must be a count of the head
     exact: bool = False  # "on what date", "which day": a bare year does not answer
     sides: tuple[frozenset[str], ...] = ()  # a comparison's two sides: the words of each alone
+    measure: Measure = ""  # what a figure must be given in: money, or a share (percent)
 
 
 def asked(question: str, context: str = "") -> Asked:
@@ -139,7 +141,37 @@ def asked(question: str, context: str = "") -> Asked:
         counted=bool(re.search(r"\bhow many\b", main, re.I)),
         exact=bool(re.search(r"\b(?:what|which)\s+(?:date|day)\b", main, re.I)),
         sides=sides_of(question) if comparison else (),
+        measure=_measure(main) if kind == "figure" and not comparison else "",
     )
+
+
+_MONEY_Q = re.compile(
+    r"(?<!by )\bhow much\s+(?:money|funding|capital|cash)\b|(?<!by )\bhow much\b[^?]*?\b(?:"
+    r"invest|invested|spend|spent|pay|paid|cost|raise|raised|earn|earned|charge|charged|lend|lent|"
+    r"borrow|borrowed|worth|pledge|pledged|commit|committed)\b",
+    re.I,
+)
+_MONEY_HEADS = frozenset(
+    "price prices cost costs valuation budget budgets salary salaries fine fines penalty revenue "
+    "revenues profit profits income spending investment investments funding capex".split()
+)
+_SHARE_Q = re.compile(
+    r"\b(?:what|which)\s+(?:[\w\-]+\s+){0,2}(?:share|percentage|proportion|fraction)\b|"
+    r"\bby what percent|\bwhat percent|\bhow many percent",
+    re.I,
+)
+
+
+def _measure(main: str) -> Measure:
+    """A figure the question wants in money ("what budget", "how much did it invest") or as a
+    share ("what percentage"): a figure in other units does not answer it."""
+    if _SHARE_Q.search(main):
+        return "share"
+    m = _HEAD.search(main)
+    head = str(m.group(1)).split()[-1].lower() if m else ""
+    if head in _MONEY_HEADS or _MONEY_Q.search(main):
+        return "money"
+    return ""
 
 
 # "Which has more parameters, A or B?" asks for two figures; "Which came first, A or B?" dates.
@@ -325,6 +357,8 @@ def answer_fit(want: Asked, sentence: str) -> float:
         month = any(not m.group(0).isdigit() for m in dates)
         return 0.0 if want.exact and not month else 0.8 if month else 0.6
     if want.kind == "figure":
+        if want.measure and not _MEASURED[want.measure].search(text):
+            return 0.0
         undated = _DATE_VALUE.sub(" ", _FULL_DATE.sub(" ", text))
         spans = [m for m in _QUANTITY.finditer(undated) if m.group(0) not in want.values]
         if not spans:
@@ -336,6 +370,21 @@ def answer_fit(want: Asked, sentence: str) -> float:
             fit = fit + 0.3 if bound else fit - 0.3
         return fit
     return 1.0 if answers_kind(want, text) else 0.0
+
+
+_MEASURED = {
+    "money": re.compile(
+        r"[$€£¥]\s?\d|\d\s?(?:(?:thousand|million|billion|trillion|bn|mn|m)\s)?(?:[$€£¥]|yuan|"
+        r"renminbi|RMB|dollars?|euros?|pounds|yen|won|rupees?|francs)\b|\b(?:yuan|RMB|USD|EUR|"
+        r"CNY)\s?\d",
+        re.I,
+    ),
+    "share": re.compile(
+        r"\d\s?(?:%|percent|per cent|pc\b|percentage points?)|\b(?:half|a third|two thirds|a "
+        r"quarter|three quarters|a fifth|a tenth|one in)\b",
+        re.I,
+    ),
+}
 
 
 _SAME_HEAD = {

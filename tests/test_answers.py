@@ -182,7 +182,7 @@ def test_a_superseded_source_is_said_to_be(tmp_path: Path) -> None:
 
 def _bot(tmp_path: Path, files: dict[str, str]) -> Assistant:
     corpus = tmp_path / "corpus"
-    corpus.mkdir()
+    corpus.mkdir(parents=True)
     for name, text in files.items():
         (corpus / name).write_text(text)
     bot = Assistant(settings_for(tmp_path, corpus), embedder=HashEmbedder())
@@ -224,3 +224,27 @@ def test_a_maker_the_sources_never_tie_to_the_product_is_corrected(real_bot: Ass
     assert not answer.abstained and "H20" in answer.text and "Not Tencent" in answer.text
     truthful = real_bot.ask("Which chip did Nvidia offer after the 2023 update?")
     assert "H20" in truthful.text and "premise" not in truthful.text
+
+
+def test_a_money_question_is_not_answered_with_a_figure_of_something_else(tmp_path: Path) -> None:
+    institute = (
+        "# The safety institute\n\nThe safety institute was given 90 days to write its first "
+        "guidelines. The safety institute has 12 member laboratories. The safety institute "
+        "received a budget of $10 million for 2024.\n"
+    )
+    bot = _bot(tmp_path, {"institute.md": institute})
+    answer = bot.ask("What budget did the safety institute receive?")
+    assert not answer.abstained and "$10 million" in answer.text
+    bot_without = _bot(tmp_path / "without", {"institute.md": institute.rsplit(" The", 1)[0]})
+    declined = bot_without.ask("What budget did the safety institute receive?")
+    assert declined.abstained and "90" not in declined.text and "12" not in declined.text
+
+
+def test_a_share_question_is_answered_with_a_share(tmp_path: Path) -> None:
+    models = (
+        "# The code models\n\nThe code models were trained on 2 trillion tokens. Of that data, "
+        "87% was source code and the rest natural language.\n"
+    )
+    bot = _bot(tmp_path, {"code.md": models})
+    answer = bot.ask("What share of the code models' training data was source code?")
+    assert not answer.abstained and "87%" in answer.text and "2 trillion" not in answer.text

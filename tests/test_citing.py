@@ -77,6 +77,20 @@ def test_sentence_split_handles_bullets_and_headings() -> None:
     ]
 
 
+def test_a_numbered_item_or_a_title_does_not_end_a_sentence() -> None:
+    text = (
+        "BIS listed approved designers (Supplement No. 6 to Part 740) and OSAT firms (Supplement "
+        "No. 7). Dr. Lee agreed. The answer was no. Then the rule took effect."
+    )
+    assert split_sentences(text) == [
+        "BIS listed approved designers (Supplement No. 6 to Part 740) and OSAT firms (Supplement "
+        "No. 7).",
+        "Dr. Lee agreed.",
+        "The answer was no.",
+        "Then the rule took effect.",
+    ]
+
+
 def test_text_fragment_link_without_url_is_empty() -> None:
     assert text_fragment_link("", "words") == ""
 
