@@ -236,20 +236,23 @@ def _cover_both_sides(
     (``per_side``, scored by ``side_questions``) that holds a share of that side's own words;
     without sides read from the question, one that names each name it mentions."""
     named = name_words(want)
-    picks = []
+    eligible = []
     for side, ranked in zip(want.sides, per_side, strict=False):
         names = sorted((w for w in side if w in named), key=lambda w: _weight(w, rarity))[-1:]
-        pick = next(
-            (
-                c for c in ranked
-                if (c.typed or want.kind == "fact")
-                and all(mentions(_in_context(c, chunks), n) for n in names)  # its rarest name
-                and _side_share(side, c, chunks, rarity) >= SIDE_SHARE
-            ),
-            None,
-        )  # fmt: skip
-        if pick is not None:
-            picks.append(pick)
+        eligible.append([
+            c for c in ranked
+            if (c.typed or want.kind == "fact")
+            and all(mentions(_in_context(c, chunks), n) for n in names)  # its rarest name
+            and _side_share(side, c, chunks, rarity) >= SIDE_SHARE
+        ])  # fmt: skip
+    picks = [found[0] for found in eligible if found]
+    if len(picks) == 2 and picks[0].text == picks[1].text:
+        # One sentence is best for both sides: the side whose words it holds more keeps it, the
+        # other takes its next sentence ("68 affiliates in May" beside "46 more in August").
+        shares = [_side_share(side, picks[0], chunks, rarity) for side in want.sides]
+        other = 1 if shares[0] >= shares[1] else 0
+        if len(eligible[other]) > 1:
+            picks[other] = eligible[other][1]
     if picks and len(picks) == len(want.sides):
         del chosen[1:]  # the best sentence leads; each side's own follows
         for pick in picks:
