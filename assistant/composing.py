@@ -167,6 +167,9 @@ def compose(
     best = pool[0]
     premise = _contradicted(want, best, chunks)
     chunk = chunks[best.source]
+    unnamed = _unnamed_codes(want, best, chunk, premise)
+    if unnamed:
+        return Composition(why=_why_not(want, candidates, chunks, code=unnamed[0]))
     around = f"{chunk.title} {chunk.heading} {chunk.text}"
     if coverage(want, best.text, around, rarity, skip=premise) < COVERAGE_FLOOR or (
         _content_coverage(want, chunk, rarity) < CONTENT_FLOOR
@@ -346,9 +349,34 @@ def _windows(chunks: Sequence[Chunk]) -> list[str]:
     ]  # fmt: skip
 
 
+def _unnamed_codes(want: Asked, best: Candidate, chunk: Chunk, premise: str) -> list[str]:
+    """The question's model or chip names (R1, MI308, V4-Pro) that the answering sentence, its
+    passage's title and heading and the sentence before it never name: a figure of a sibling
+    (V3's GPUs for a question about V2's) is not the answer."""
+    if want.comparison or want.kind == "fact":
+        return []
+    text = clean(chunk.text)
+    at = text.find(best.text[:40])
+    before = text[max(0, at - 240) : at] if at > 0 else ""
+    context = f"{chunk.title} {chunk.heading} {before} {best.text}"
+    codes = [n for n in want.names if _CODE.search(n) and n != premise]
+    return [n for n in codes if not all(_names_code(context, c) for c in _code_parts(n))]
+
+
+def _code_parts(name: str) -> list[str]:
+    """ "DeepSeek-V2" -> ["V2"], "A100 GPUs" -> ["A100"]: the part that tells siblings apart."""
+    return [w for w in re.split(r"[\s\-]+", name) if _CODE.search(w)]
+
+
+def _names_code(text: str, code: str) -> bool:
+    pattern = rf"(?<![A-Za-z0-9]){re.escape(code)}(?:s|es)?(?![A-Za-z0-9])"
+    return bool(re.search(pattern, text, re.I))
+
+
 def _why_not(
-    want: Asked, candidates: list[Candidate], chunks: Sequence[Chunk], head: str = ""
-) -> str:
+    want: Asked, candidates: list[Candidate], chunks: Sequence[Chunk], head: str = "",
+    code: str = "",
+) -> str:  # fmt: skip
     titles = list(dict.fromkeys(chunks[c.source].title for c in candidates[:6]))
     about = "; ".join(t.split(":")[0] for t in titles[:2])
     gap = {
@@ -363,7 +391,9 @@ def _why_not(
         and not any(_stem(t) in _stems(f"{ch.title} {ch.text}") for ch in chunks)
     )  # fmt: skip
     detail = f" (nothing on {', '.join(uncovered[:3])})" if uncovered else ""
-    if head and not detail:
+    if code:
+        detail = f" (not for {code})"
+    elif head and not detail:
         detail = f" (no figure is given for {head})"
     if not about:
         return f"no passage states {gap}{detail}"

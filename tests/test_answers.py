@@ -248,3 +248,15 @@ def test_a_share_question_is_answered_with_a_share(tmp_path: Path) -> None:
     bot = _bot(tmp_path, {"code.md": models})
     answer = bot.ask("What share of the code models' training data was source code?")
     assert not answer.abstained and "87%" in answer.text and "2 trillion" not in answer.text
+
+
+def test_a_figure_of_a_sibling_model_does_not_answer_for_the_asked_one(tmp_path: Path) -> None:
+    brief = (
+        "# DeepSeek's models\n\nDeepSeek-V3 was trained on a cluster of 2,048 H800 GPUs. DeepSeek "
+        "released DeepSeek-V2 in May 2024 with a mixture-of-experts design.\n"
+    )
+    bot = _bot(tmp_path, {"deepseek.md": brief})
+    answer = bot.ask("How many GPUs did DeepSeek use to train DeepSeek-V3?")
+    assert not answer.abstained and "2,048" in answer.text
+    sibling = bot.ask("How many GPUs did DeepSeek use to train DeepSeek-V2?")
+    assert sibling.abstained and "2,048" not in sibling.text and "DeepSeek-V2" in sibling.text
