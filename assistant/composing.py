@@ -42,6 +42,7 @@ COVERAGE_FLOOR = 0.32  # rarity-weighted share of the question's words its passa
 CONTENT_FLOOR = 0.3  # ... of its words that are not names, in the answering passage (tuned so)
 _CODE = re.compile(r"[A-Za-z]+\d|\d+[A-Za-z]")  # model and chip names: H20, K2, 990Q, 9000S
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+_MONTH_NAMES = frozenset(_MONTHS.split("|"))
 _STATED_DATE = re.compile(rf"\b(?:(?:{_MONTHS})\s+)?(?:19|20)\d\d\b")
 _STATED_AMOUNT = re.compile(
     r"(?:US)?[$€£¥]\s?\d[\d.,]*(?:\s*(?:billion|million|trillion))?|"
@@ -304,7 +305,8 @@ def _contradicted(want: Asked, best: Candidate, chunks: Sequence[Chunk]) -> str:
     never state together with the subject while the answering sentence names the subject."""
     if want.comparison:  # the names of a comparison are its sides, not assumptions
         return ""
-    named = [n for n in want.names if not generic(n)]
+    months = [n for n in want.names if n in _MONTH_NAMES]  # "in January": a date, not a subject
+    named = [n for n in want.names if not generic(n) and n not in months]
     # A name the answering sentence itself holds is borne out, whatever role the question gives it.
     roles = [n for n in premise_names(want.question, named) if not mentions(best.text, n)]
     subjects = [n for n in named if bare(n) not in roles and n not in roles]
@@ -320,8 +322,9 @@ def _contradicted(want: Asked, best: Candidate, chunks: Sequence[Chunk]) -> str:
         stated += [m.group(0) for m in _STATED_DATE.finditer(want.question)]
     windows = _windows(chunks)
     passages = [f"{c.title} {c.heading} {c.text}" for c in chunks]
-    for name in roles:
-        if not any(mentions(w, name) and mentions(w, s) for w in windows for s in subjects):
+    for name in roles:  # a month still places the role: "Alibaba cut prices in May"
+        near = [*subjects, *months]
+        if not any(mentions(w, name) and mentions(w, s) for w in windows for s in near):
             return name
     for value in stated:
         if not any(_states(t, value) and any(mentions(t, s) for s in subjects) for t in passages):

@@ -260,3 +260,16 @@ def test_a_figure_of_a_sibling_model_does_not_answer_for_the_asked_one(tmp_path:
     assert not answer.abstained and "2,048" in answer.text
     sibling = bot.ask("How many GPUs did DeepSeek use to train DeepSeek-V2?")
     assert sibling.abstained and "2,048" not in sibling.text and "DeepSeek-V2" in sibling.text
+
+
+def test_a_wrong_month_in_the_question_is_corrected(tmp_path: Path) -> None:
+    brief = (
+        "# Gallium licences\n\nChina's gallium export licensing took effect on 1 August 2023, "
+        "after an announcement in early July 2023. Beijing framed the gallium licensing as a "
+        "national security measure.\n"
+    )
+    bot = _bot(tmp_path, {"gallium.md": brief})
+    answer = bot.ask("Why did China's gallium export licensing start in January 2023?")
+    assert "1 August 2023" in answer.text and "Not January 2023" in answer.text
+    truthful = bot.ask("Why did China's gallium export licensing start in August 2023?")
+    assert "1 August 2023" in truthful.text and "premise" not in truthful.text
