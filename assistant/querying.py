@@ -14,6 +14,7 @@ _FOLLOW_UP_START = re.compile(
 _PRONOUN = re.compile(
     r"\b(it|its|they|them|their|then|that|those|these|this|he|she|his|her)\b", re.I
 )
+_STRONG_PRONOUN = re.compile(r"\b(it|its|they|them|their)\b", re.I)
 _REFERENCE = re.compile(
     r"\b(its|their|it|they|them)\b|\b(?:that|this|those|these)\s+"
     r"(?!is\b|was\b|did\b|does\b|do\b|are\b|were\b|has\b|had\b|have\b)([a-z]+)\b",
@@ -35,10 +36,18 @@ Rewriter = Callable[[list[Message]], str]
 
 
 def is_follow_up(question: str) -> bool:
+    """Said in a conversation, needs it: "And when?", "By how much?", a short question with a
+    pronoun, or "it"/"its"/"they" with no name before it in a longer one (in "What did Nvidia
+    sell after it lost ...", "it" is Nvidia)."""
     words = question.split()
-    return bool(_FOLLOW_UP_START.match(question.strip())) or (
-        len(words) <= 10 and bool(_PRONOUN.search(question))
-    )
+    if _FOLLOW_UP_START.match(question.strip()) or len(words) <= 4:
+        return True
+    if len(words) <= 10 and _PRONOUN.search(question):
+        return True
+    from assistant.questions import names_in
+
+    strong = _STRONG_PRONOUN.search(question)
+    return strong is not None and not names_in(question[: strong.start()])
 
 
 def standalone(question: str, history: list[Message], rewrite: Rewriter | None = None) -> str:

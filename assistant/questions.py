@@ -68,7 +68,8 @@ _HEAD = re.compile(
 )
 _GENERIC_HEAD = frozenset(
     "money amount figure number count size total value sum level share percentage proportion "
-    "date day month year time kind type sort one ones the a an of in on for and".split()
+    "date day month year time kind kinds type types sort sorts one ones the a an of in on for "
+    "and".split()
 )
 # Words a question uses to ask, not to say what it is about.
 _ASKING = frozenset(
@@ -77,7 +78,8 @@ _ASKING = frozenset(
         "who whom whose why how did does do was were according roughly approximately around "
         "exactly first size total number figure amount price share percentage company companies "
         "firm organisation organization say said tell know named name called give gave make "
-        "made get got put reported report stated state happen happened take took come came"
+        "made get got put reported report stated state happen happened take took come came "
+        "claim claimed claims announce announced kind kinds type types sort sorts"
     ).split()
 )
 _QUESTION_START = frozenset(

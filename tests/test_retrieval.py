@@ -63,6 +63,18 @@ def test_follow_ups_are_made_standalone_without_a_model() -> None:
     )
 
 
+def test_a_bare_or_long_follow_up_is_read_with_the_earlier_question() -> None:
+    history = [
+        {"role": "user", "content": "What did Zhipu AI cut on 11 May 2024?"},
+        {"role": "assistant", "content": "The price of its GLM-3 Turbo API [1]."},
+    ]
+    assert "Zhipu AI cut on 11 May 2024" in standalone("By how much?", history)
+    long = "How many cumulative downloads on the platform did its team claim by January 2026?"
+    assert "Zhipu AI" in standalone(long, history)
+    inner = "What did Nvidia sell to China after it lost the H20 market in April 2025?"
+    assert standalone(inner, history) == inner  # "it" is Nvidia, named before it
+
+
 def test_follow_ups_use_the_model_when_one_is_given() -> None:
     history = [{"role": "user", "content": "Tell me about the H20."}]
     seen: list[Any] = []
