@@ -169,8 +169,18 @@ def compose(
     premise = _contradicted(want, best, chunks)
     chunk = chunks[best.source]
     unnamed = _unnamed_codes(want, best, chunk, premise)
-    if unnamed:
-        return Composition(why=_why_not(want, candidates, chunks, code=unnamed[0]))
+    if unnamed:  # the likeliest sentence is about a sibling: the likeliest one about this one
+        naming = (
+            c for c in answering
+            if c.relevance >= best.relevance * MARGIN
+            and (not want.head or given(want.head, c.text))
+            and not _unnamed_codes(want, c, chunks[c.source], premise)
+        )  # fmt: skip
+        found = next(naming, None)
+        if found is None:
+            return Composition(why=_why_not(want, candidates, chunks, code=unnamed[0]))
+        best, chunk = found, chunks[found.source]
+        premise = _contradicted(want, best, chunks)
     around = f"{chunk.title} {chunk.heading} {chunk.text}"
     if coverage(want, best.text, around, rarity, skip=premise) < COVERAGE_FLOOR or (
         _content_coverage(want, chunk, rarity) < CONTENT_FLOOR
@@ -363,7 +373,16 @@ def _unnamed_codes(want: Asked, best: Candidate, chunk: Chunk, premise: str) -> 
     before = text[max(0, at - 240) : at] if at > 0 else ""
     context = f"{chunk.title} {chunk.heading} {before} {best.text}"
     codes = [n for n in want.names if _CODE.search(n) and n != premise]
-    return [n for n in codes if not all(_names_code(context, c) for c in _code_parts(n))]
+    missing = [n for n in codes if not all(_names_code(context, c) for c in _code_parts(n))]
+    for m in _VERSIONED.finditer(want.question):  # "ERNIE 5.0", "Seed 2.0 Pro"
+        name, version = m.group(1), m.group(2)
+        said = rf"\b{re.escape(name)}[\s\-]?v?{re.escape(version)}(?![\d.])"
+        if not re.search(said, context, re.I):
+            missing.append(f"{name} {version}")
+    return missing
+
+
+_VERSIONED = re.compile(r"\b([A-Z][A-Za-z\-]+)\s+(\d+\.\d+)\b")
 
 
 def _code_parts(name: str) -> list[str]:

@@ -260,6 +260,12 @@ def test_a_figure_of_a_sibling_model_does_not_answer_for_the_asked_one(tmp_path:
     assert not answer.abstained and "2,048" in answer.text
     sibling = bot.ask("How many GPUs did DeepSeek use to train DeepSeek-V2?")
     assert sibling.abstained and "2,048" not in sibling.text and "DeepSeek-V2" in sibling.text
+    ernie = _bot(tmp_path / "ernie", {"ernie.md": (
+        "# Baidu's ERNIE models\n\nERNIE 4.5 has 424 billion parameters in all. Baidu showed "
+        "ERNIE 5.0 in November 2025 as a natively multimodal model.\n"
+    )})  # fmt: skip
+    assert "424 billion" in ernie.ask("How many parameters does ERNIE 4.5 have?").text
+    assert ernie.ask("How many parameters does ERNIE 5.0 have?").abstained
 
 
 def test_a_wrong_month_in_the_question_is_corrected(tmp_path: Path) -> None:
