@@ -318,11 +318,11 @@ def _contradicted(want: Asked, best: Candidate, chunks: Sequence[Chunk]) -> str:
     months = [n for n in want.names if n in _MONTH_NAMES]  # "in January": a date, not a subject
     named = [n for n in want.names if not generic(n) and n not in months]
     # A name the answering sentence itself holds is borne out, whatever role the question gives it.
-    roles = [n for n in premise_names(want.question, named) if not mentions(best.text, n)]
+    roles = [n for n in premise_names(want.question, named) if not _said(best.text, n)]
     subjects = [n for n in named if bare(n) not in roles and n not in roles]
     if not subjects:  # only words say what it is about: a role name must at least appear
         passages = [f"{c.title} {c.heading} {c.text}" for c in chunks]
-        missing = [n for n in roles if not any(mentions(t, n) for t in passages)]
+        missing = [n for n in roles if not any(_said(t, n) for t in passages)]
         subjects = _subject_terms(want, best.text)
         roles = missing
     if not subjects or not any(mentions(_in_context(best, chunks), s) for s in subjects):
@@ -334,12 +334,26 @@ def _contradicted(want: Asked, best: Candidate, chunks: Sequence[Chunk]) -> str:
     passages = [f"{c.title} {c.heading} {c.text}" for c in chunks]
     for name in roles:  # a month still places the role: "Alibaba cut prices in May"
         near = [*subjects, *months]
-        if not any(mentions(w, name) and mentions(w, s) for w in windows for s in near):
+        if not any(_said(w, name) and mentions(w, s) for w in windows for s in near):
             return name
     for value in stated:
         if not any(_states(t, value) and any(mentions(t, s) for s in subjects) for t in passages):
             return value
     return ""
+
+
+def _said(text: str, name: str) -> bool:
+    """``name`` or, for a person's full name, the surname alone ("President Macron")."""
+    parts = name.split()
+    person = len(parts) == 2 and all(p.isalpha() and p[0].isupper() for p in parts)
+    surname = person and parts[-1].lower() not in _NOT_A_SURNAME
+    return mentions(text, name) or (surname and mentions(text, parts[-1]))
+
+
+_NOT_A_SURNAME = frozenset(
+    "cloud technologies technology group labs lab corporation semiconductor semiconductors "
+    "intelligence electronics systems capital holdings international research university".split()
+)
 
 
 def _subject_terms(want: Asked, sentence: str) -> list[str]:

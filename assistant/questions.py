@@ -66,6 +66,8 @@ _HEAD = re.compile(
     rf"(?:what|which))\s+((?:[\w\-'\"]+\s+){{1,5}}?){_AUX}\b",
     re.I,
 )
+_PHRASE_BREAK = frozenset("of in on at for from with by over under".split())
+_PRONOUNS = frozenset("it its they them their those these this that".split())
 _GENERIC_HEAD = frozenset(
     "money amount figure number count size total value sum level share percentage proportion "
     "date day month year time kind kinds type types sort sorts one ones the a an of in on for "
@@ -254,6 +256,14 @@ def _head(question: str) -> str:
     words: list[str] = [w.lower().strip("'\"") for w in str(m.group(1)).split()]
     if "per" in words:  # "tokens per second": the unit is what the figure must be given in
         words = words[: words.index("per") + 2]
+    else:  # "tokens of pre-training data", "entities in all": what stands before "of" or "in"
+        cut = next((i for i, w in enumerate(words) if w in _PHRASE_BREAK), len(words))
+        if any(w not in _GENERIC_HEAD and len(w) > 2 for w in words[:cut]):
+            words = words[:cut]
+        else:  # "kinds of equipment", "the amount of compute": what follows
+            words = words[cut + 1 :]
+    if any(w in _PRONOUNS for w in words):
+        return ""  # "how many of them": the thing is named earlier in the conversation
     for word in reversed(words):
         if word not in _GENERIC_HEAD and len(word) > 2 and not word[0].isdigit():
             return word

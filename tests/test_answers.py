@@ -279,3 +279,25 @@ def test_a_wrong_month_in_the_question_is_corrected(tmp_path: Path) -> None:
     assert "1 August 2023" in answer.text and "Not January 2023" in answer.text
     truthful = bot.ask("Why did China's gallium export licensing start in August 2023?")
     assert "1 August 2023" in truthful.text and "premise" not in truthful.text
+
+
+def test_how_many_x_of_y_counts_x(tmp_path: Path) -> None:
+    brief = (
+        "# The model's data\n\nThe model's pre-training data grew to more than 7 trillion tokens. "
+        "The model handles about 30 languages.\n"
+    )
+    bot = _bot(tmp_path, {"model.md": brief})
+    answer = bot.ask("How many tokens of pre-training data did the model use?")
+    assert not answer.abstained and "7 trillion tokens" in answer.text
+
+
+def test_a_person_named_by_surname_in_the_sources_is_not_a_false_premise(tmp_path: Path) -> None:
+    brief = (
+        "# The Paris summit\n\nAt the Paris summit President Macron announced about €109 billion "
+        "of private investment in AI in France.\n"
+    )
+    bot = _bot(tmp_path, {"paris.md": brief})
+    answer = bot.ask(
+        "How much private investment did Emmanuel Macron announce at the Paris summit?"
+    )
+    assert "€109 billion" in answer.text and "premise" not in answer.text
