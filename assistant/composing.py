@@ -306,7 +306,8 @@ def _unknown_codes(want: Asked, chunks: Sequence[Chunk]) -> list[str]:
     """Model or chip names of the question (K9, 990Q) that no retrieved passage mentions: the
     question is about something the sources do not hold."""
     every = " ".join(f"{c.title} {c.heading} {c.text}" for c in chunks)
-    return [n for n in want.names if _CODE.search(n) and not mentions(every, n)]
+    codes = [n for n in want.names if _CODE.search(n)]  # "MI308 China": the code is MI308
+    return [n for n in codes if not all(_names_code(every, c) for c in _code_parts(n))]
 
 
 def _contradicted(want: Asked, best: Candidate, chunks: Sequence[Chunk]) -> str:

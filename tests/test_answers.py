@@ -301,3 +301,10 @@ def test_a_person_named_by_surname_in_the_sources_is_not_a_false_premise(tmp_pat
         "How much private investment did Emmanuel Macron announce at the Paris summit?"
     )
     assert "€109 billion" in answer.text and "premise" not in answer.text
+
+
+def test_a_code_joined_to_a_word_in_the_question_is_still_found(tmp_path: Path) -> None:
+    brief = "# Chip rules\n\nExports of H200 chips to China were capped at half of US volumes.\n"
+    bot = _bot(tmp_path, {"rules.md": brief})
+    answer = bot.ask("What cap applied to exports of H200-class chips to China?")
+    assert not answer.abstained and "half of US volumes" in answer.text
