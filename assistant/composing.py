@@ -198,11 +198,17 @@ def compose(
     return Composition(chosen=chosen, premise=premise)
 
 
+_COMPARING = frozenset(_stem(w) for w in "compare compared comparison versus".split())
+
+
 def _content_coverage(want: Asked, chunk: Chunk, rarity: Rarity | None) -> float:
     """Coverage of the question's words that are not part of a name, in the whole passage: on
     topic (the names match) is not enough, the passage must speak of what is asked about them."""
     named = name_words(want)
-    content = frozenset(t for t in want.terms if t not in named and not t[0].isdigit())
+    content = frozenset(
+        t for t in want.terms
+        if t not in named and not t[0].isdigit() and _stem(t) not in _COMPARING
+    )  # fmt: skip
     if not content:
         return 1.0
     return coverage(

@@ -70,6 +70,7 @@ _PHRASE_BREAK = frozenset("of in on at for from with by over under".split())
 _PRONOUNS = frozenset("it its they them their those these this that".split())
 _GENERIC_HEAD = frozenset(
     "money amount figure number count size total value sum level share percentage proportion "
+    "threshold length limit capacity "
     "date day month year time kind kinds type types sort sorts one ones the a an of in on for "
     "and".split()
 )
