@@ -22,7 +22,7 @@ _DATE_Q = re.compile(
 )
 _FIGURE_Q = re.compile(
     r"\bhow\s+(?:much|many|big|large|long|fast|high|low|far|small|expensive|often|old)\b|"
-    r"\bby how\b|\b(?:what|which)\s+(?:[\w\-]+\s+){0,2}(?:share|percentage|proportion|"
+    r"\bby how\b|\b(?:what|which)\s+(?:[\w\-]+\s+){0,3}(?:share|percentage|proportion|"
     r"fraction|price|figure|amount|sum|size|number|total|value|rate|cost|valuation|threshold|count|speed|capacity|level|stake|"
     r"budget|yield|salary|salaries|fine|penalty|revenue|profit|income|spending|investment|"
     r"funding|loss|margin|score|tariff)\b|"
