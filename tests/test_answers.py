@@ -308,3 +308,13 @@ def test_a_code_joined_to_a_word_in_the_question_is_still_found(tmp_path: Path) 
     bot = _bot(tmp_path, {"rules.md": brief})
     answer = bot.ask("What cap applied to exports of H200-class chips to China?")
     assert not answer.abstained and "half of US volumes" in answer.text
+
+
+def test_an_event_asked_in_other_words_is_found(tmp_path: Path) -> None:
+    brief = (
+        "# Meta and Manus\n\nMeta acquired Manus on 30 December 2025. Manus makes AI agents "
+        "for office work.\n"
+    )
+    bot = _bot(tmp_path, {"manus.md": brief})
+    answer = bot.ask("When was the purchase of Manus by Meta?")
+    assert not answer.abstained and "30 December 2025" in answer.text
