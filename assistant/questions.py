@@ -201,7 +201,9 @@ _SIDE_FORMS = (
     ),
     re.compile(r"\b(?P<a>[A-Z][\w\-.]*)\s+and\s+(?:the\s+)?(?P<b>[A-Z][\w\-.]*)"),
 )
-_SIDE_WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-.]*[A-Za-z0-9]|\d+|[A-Z]")
+_SIDE_WORD = re.compile(
+    r"\d+[A-Za-z][A-Za-z0-9\-.]*|[A-Za-z][A-Za-z0-9\-.]*[A-Za-z0-9]|\d+|[A-Z]"  # 950PR, A100
+)
 
 
 def sides_of(question: str) -> tuple[frozenset[str], ...]:

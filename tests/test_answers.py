@@ -318,3 +318,13 @@ def test_an_event_asked_in_other_words_is_found(tmp_path: Path) -> None:
     bot = _bot(tmp_path, {"manus.md": brief})
     answer = bot.ask("When was the purchase of Manus by Meta?")
     assert not answer.abstained and "30 December 2025" in answer.text
+
+
+def test_a_comparison_of_two_codes_that_start_with_digits_gives_both(tmp_path: Path) -> None:
+    brief = (
+        "# The 950 chips\n\nThe 950PR carries 128 GB of its own memory. The 950DT carries 144 GB "
+        "of another memory. The 950 chips ship in 2026.\n"
+    )
+    bot = _bot(tmp_path, {"chips.md": brief})
+    answer = bot.ask("How much memory does the 950PR carry compared with the 950DT?")
+    assert "128 GB" in answer.text and "144 GB" in answer.text
