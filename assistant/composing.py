@@ -87,7 +87,12 @@ class Composition:
 
 
 def clean(sentence: str) -> str:
-    text = " ".join(_LABEL.sub("", sentence).replace("**", "").lstrip("-*• ").split())
+    """A sentence without its Markdown; a bold label is dropped ("**Size.** ") unless it is a
+    date, which is what the rest of a timeline entry happened on ("**31 March 2025:** ...")."""
+    label = _LABEL.match(sentence)
+    dated = label is not None and _STATED_DATE.search(label.group(0)) is not None
+    body = sentence if dated else _LABEL.sub("", sentence)
+    text = " ".join(body.replace("**", "").lstrip("-*• ").split())
     return text.rstrip(".;:").strip()
 
 

@@ -328,3 +328,15 @@ def test_a_comparison_of_two_codes_that_start_with_digits_gives_both(tmp_path: P
     bot = _bot(tmp_path, {"chips.md": brief})
     answer = bot.ask("How much memory does the 950PR carry compared with the 950DT?")
     assert "128 GB" in answer.text and "144 GB" in answer.text
+
+
+def test_a_timeline_entry_keeps_its_date(tmp_path: Path) -> None:
+    brief = (
+        "# Filings\n\nThe filing register grew quickly.\n\n"
+        "- **31 December 2024:** 302 services had completed filing.\n"
+        "- **31 March 2025:** 346 services filed.\n"
+    )
+    bot = _bot(tmp_path, {"filings.md": brief})
+    answer = bot.ask("How many services had completed filing by 31 March 2025?")
+    assert "31 March 2025: 346 services filed" in answer.text
+    assert all(s.support == "supported" for s in answer.sentences)
