@@ -19,16 +19,16 @@ from tests.conftest import REPO
 # improves; never lower it without saying why.
 RECALL_AT_5_FLOOR = 0.92
 ABSTENTION_FLOOR = 0.90
-# Answers (extractive, sentences chosen by the fitted selector), measured at 0.735 right over
-# all 317 answerable questions, 40 of the 60 on-topic unanswerable questions declined, 0.864
-# abstention accuracy overall, 38 of 50 false premises corrected (with the right fact), 33
-# answerable questions wrongly declined (0.104), and one true premise taken for a false one.
+# Answers (extractive, sentences chosen by the fitted selector), measured at 0.767 right over
+# all 317 answerable questions, 40 of the 60 on-topic unanswerable questions declined, 0.877
+# abstention accuracy overall, 40 of 50 false premises corrected (with the right fact), 28
+# answerable questions wrongly declined (0.088), and one true premise taken for a false one.
 # (At the previous stop: 0.691, 35 of 60, 0.823, 36 of 50, 0.139 and two.)
-ANSWER_RIGHT_FLOOR = 0.72
+ANSWER_RIGHT_FLOOR = 0.75
 ON_TOPIC_ABSTAINED_FLOOR = 0.65
-ANSWER_ABSTENTION_FLOOR = 0.85
-PREMISES_CORRECTED_FLOOR = 0.74
-WRONGLY_DECLINED_CEILING = 0.12
+ANSWER_ABSTENTION_FLOOR = 0.86
+PREMISES_CORRECTED_FLOOR = 0.78
+WRONGLY_DECLINED_CEILING = 0.10
 FALSE_CORRECTIONS_CEILING = 2
 
 pytestmark = pytest.mark.e2e
