@@ -389,9 +389,9 @@ def answer_fit(want: Asked, sentence: str) -> float:
 
 _MEASURED = {
     "money": re.compile(
-        r"[$€£¥]\s?\d|\d\s?(?:(?:thousand|million|billion|trillion|bn|mn|m)\s)?(?:[$€£¥]|yuan|"
-        r"renminbi|RMB|dollars?|euros?|pounds|yen|won|rupees?|francs)\b|\b(?:yuan|RMB|USD|EUR|"
-        r"CNY)\s?\d",
+        r"[$€£¥]\s?\d|\d\s?(?:(?:thousand|million|billion|trillion|bn|mn|m)\s)?"
+        r"(?:(?:US|U\.S\.|HK|Hong Kong|Singapore|Taiwan|New Taiwan)\s)?(?:[$€£¥]|yuan|renminbi|RMB|"
+        r"dollars?|euros?|pounds|yen|won|rupees?|francs)\b|\b(?:yuan|RMB|USD|EUR|CNY)\s?\d",
         re.I,
     ),
     "share": re.compile(

@@ -238,6 +238,10 @@ def test_a_money_question_is_not_answered_with_a_figure_of_something_else(tmp_pa
     bot_without = _bot(tmp_path / "without", {"institute.md": institute.rsplit(" The", 1)[0]})
     declined = bot_without.ask("What budget did the safety institute receive?")
     assert declined.abstained and "90" not in declined.text and "12" not in declined.text
+    spelled = _bot(tmp_path / "spelled", {"run.md": (
+        "# The training run\n\nThe final training run cost about 5.6 million US dollars.\n"
+    )})  # fmt: skip
+    assert "5.6 million US dollars" in spelled.ask("How much did the training run cost?").text
 
 
 def test_a_share_question_is_answered_with_a_share(tmp_path: Path) -> None:
