@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any, Protocol
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”')\]]*\s+(?=[\"“(\[]?[A-Z0-9])")
+# Bold counts as punctuation around a sentence end: "?** Next", ". **Next".
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”')\]*]*\s+(?=[\"“(\[]?\**[A-Z0-9])")
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 _LOWER_START = re.compile(r"(?<=[\w)\]%])\.\s+(?=[a-z])")
 _ABBREVIATIONS = frozenset(

@@ -91,6 +91,16 @@ def test_a_numbered_item_or_a_title_does_not_end_a_sentence() -> None:
     ]
 
 
+def test_a_bold_lead_in_question_is_a_sentence_of_its_own() -> None:
+    text = "**Did it pay off?** Sceptics said no. It rose 5%. **Next** came the rules."
+    assert split_sentences(text) == [
+        "**Did it pay off?",
+        "Sceptics said no.",
+        "It rose 5%.",
+        "**Next** came the rules.",
+    ]
+
+
 def test_text_fragment_link_without_url_is_empty() -> None:
     assert text_fragment_link("", "words") == ""
 
