@@ -15,6 +15,7 @@ input closes, so it never outlives the assistant.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import socket
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> None:
             threading.Thread(target=_exit_with_parent, daemon=True).start()
         original = args.model
         if args.widen_into:
-            args.model = _widened(args.model, args.widen_into)
+            args.model = _widened(args.model, args.widen_into, args.threads)
         try:
             app, n_ctx = _app(args)
         except Exception:
@@ -63,11 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # reported to the supervisor as one line, then exit
         _tell({"error": f"{type(exc).__name__}: {exc}"}, supervised)
         sys.exit(2)
-    _tell(
-        {"port": sock.getsockname()[1], "n_ctx": n_ctx, "cpu_module": str(module),
-         "model": str(args.model)},
-        supervised,
-    )  # fmt: skip
+    _tell({"port": sock.getsockname()[1], "n_ctx": n_ctx, "cpu_module": str(module)}, supervised)
     import uvicorn
 
     # The socket itself, not its fd: uvicorn rebuilds an fd as a Unix socket, so asyncio left
@@ -84,7 +81,7 @@ def _cpu_module(choice: str) -> Path:
     return candidates(installed_modules(), choice)[0].path
 
 
-def _widened(model: Path, folder: Path) -> Path:
+def _widened(model: Path, folder: Path, threads: int) -> Path:
     """An 8-bit copy of a 4-bit GGUF, made once (about 0.6 s for the bundled model). llama.cpp
     reads a prompt ~1.8x faster in Q8_0 than in Q4_1 on x86 (benchmarks/answer.py), and Q8_0's
     step per block is far finer than Q4_1's, so the copy keeps the weights almost exactly. Any
@@ -97,23 +94,24 @@ def _widened(model: Path, folder: Path) -> Path:
     target = folder / f"{model.stem}.as-Q8_0.{stat.st_size}-{stat.st_mtime_ns}.gguf"
     if target.is_file():
         return target
+    partial = folder / f".{target.name}.{os.getpid()}.part"
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        partial = folder / f".{target.name}.{os.getpid()}.part"
         params = llama_cpp.llama_model_quantize_default_params()
         params.ftype = llama_cpp.LLAMA_FTYPE_MOSTLY_Q8_0
         params.allow_requantize = True
-        params.nthread = 2
+        params.nthread = threads
         code = llama_cpp.llama_model_quantize(
             str(model).encode(), str(partial).encode(), ctypes.byref(params)
         )
-        if code != 0:
-            partial.unlink(missing_ok=True)
-            return model
-        partial.replace(target)  # atomic: a second process sees the whole file or none
+        if code == 0:
+            partial.replace(target)  # atomic: a second process sees the whole file or none
+            return target
     except OSError:
-        return model
-    return target
+        pass
+    with contextlib.suppress(OSError):
+        partial.unlink(missing_ok=True)
+    return model
 
 
 def _app(args: argparse.Namespace) -> tuple[Any, int]:

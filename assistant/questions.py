@@ -388,10 +388,11 @@ def answer_fit(want: Asked, sentence: str) -> float:
 
 
 _MEASURED = {
-    "money": re.compile(
-        r"[$€£¥]\s?\d|\d\s?(?:(?:thousand|million|billion|trillion|bn|mn|m)\s)?"
+    "money": re.compile(  # an amount of money, whole: "$5.6 million", "5.6 million US dollars"
+        r"(?:US|HK)?[$€£¥]\s?\d[\d.,]*(?:\s*(?:billion|million|trillion)\b)?|"
+        r"\d[\d.,]*\s?(?:(?:thousand|million|billion|trillion|bn|mn|m)\s)?"
         r"(?:(?:US|U\.S\.|HK|Hong Kong|Singapore|Taiwan|New Taiwan)\s)?(?:[$€£¥]|yuan|renminbi|RMB|"
-        r"dollars?|euros?|pounds|yen|won|rupees?|francs)\b|\b(?:yuan|RMB|USD|EUR|CNY)\s?\d",
+        r"dollars?|euros?|pounds|yen|won|rupees?|francs)\b|\b(?:yuan|RMB|USD|EUR|CNY)\s?\d[\d.,]*",
         re.I,
     ),
     "share": re.compile(
@@ -415,7 +416,7 @@ _SAME_HEAD = {
 def counts(head: str, text: str) -> bool:
     """A number (not an amount of money) stands a few words before the counted word: "2,048
     H800 GPUs", "eight national computing hubs"."""
-    words = _WORD.findall(_MONEY.sub(" ", _DATE_VALUE.sub(" ", text)).lower())
+    words = _WORD.findall(_MEASURED["money"].sub(" ", _DATE_VALUE.sub(" ", text)).lower())
     targets = {stem(w) for w in (head, *_SAME_HEAD.get(head, ()))}
     for i, word in enumerate(words):
         if stem(word) in targets:
@@ -425,7 +426,6 @@ def counts(head: str, text: str) -> bool:
     return False
 
 
-_MONEY = re.compile(r"(?:US|HK)?[$€£¥]\s?\d[\d.,]*(?:\s*(?:billion|million|trillion)\b)?")
 _COUNT_WORDS = frozenset(
     "two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty "
     "fifty hundred hundreds thousand thousands dozen dozens".split()
