@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -19,7 +20,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-DATA = REPO.parent / "shared" / "data" / "html-eval"
+# The pages are shared material beside the repository, never copied into it; a clone elsewhere
+# points HTML_EVAL_DIR at them.
+DATA = Path(os.environ.get("HTML_EVAL_DIR") or REPO.parent / "shared" / "data" / "html-eval")
+
+
+def require(data: Path) -> Path:
+    """The pages folder, or an error that says where it was looked for and how to point at it."""
+    if not (data / "evaldata.json").is_file():
+        raise FileNotFoundError(
+            f"the saved HTML pages are not at {data} (no evaldata.json there): clone the "
+            "repository beside ../shared, or set HTML_EVAL_DIR to the html-eval folder"
+        )
+    return data
+
 
 Extractor = Callable[[Path], str]
 
@@ -73,7 +87,7 @@ class Score:
 
 def cases(data: Path, limit: int | None = None) -> list[tuple[Path, list[str], list[str]]]:
     """(page file, phrases to keep, phrases to drop) for every page, in a stable order."""
-    entries = json.loads((data / "evaldata.json").read_text(encoding="utf-8"))
+    entries = json.loads((require(data) / "evaldata.json").read_text(encoding="utf-8"))
     rows = [
         (data / "pages" / item["file"], list(item["with"]), list(item["without"]))
         for _, item in sorted(entries.items())

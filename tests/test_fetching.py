@@ -21,7 +21,7 @@ from assistant import Assistant
 from assistant.errors import BadDocumentError
 from assistant.fetching import fetch
 from assistant.settings import FetchSettings
-from benchmarks.html_extract import DATA
+from benchmarks.html_extract import DATA, require
 from tests.conftest import REPO, HashEmbedder, make_pdf, settings_for
 
 GERMAN_PAGE = "kyffhaeuser-nachrichten.de-Regen.html"  # ISO-8859-1, declared only in the page
@@ -119,6 +119,13 @@ def _front_matter(path: Path) -> dict[str, object]:
     return loaded
 
 
+@pytest.fixture()
+def saved_pages() -> Path:
+    """The shared real pages the site serves; a clear failure, not a skip, when they are absent."""
+    return require(DATA)
+
+
+@pytest.mark.usefixtures("saved_pages")
 def test_a_page_and_a_pdf_are_saved_with_front_matter_and_indexed(
     tmp_path: Path, corpus: Path, site: str
 ) -> None:
@@ -156,6 +163,7 @@ def test_adding_a_link_again_updates_its_file(tmp_path: Path, corpus: Path, site
     assert "Gallium export curbs." in (corpus / first).read_text(encoding="utf-8")
 
 
+@pytest.mark.usefixtures("saved_pages")
 def test_redirects_are_followed_up_to_the_limit(site: str) -> None:
     assert fetch(f"{site}/moved", ALLOW_LOCAL).url == f"{site}/news.html"
     with pytest.raises(BadDocumentError, match="more than 3 redirects") as info:

@@ -138,7 +138,8 @@ def test_bad_files_are_reported_by_reason(
 
 def test_shared_real_pages_score_close_to_trafilatura() -> None:
     """Real saved news and blog pages in several languages and encodings, read from ../shared
-    at test time (a quarter of them; benchmarks/html_extract.py scores them all)."""
+    at test time, or from HTML_EVAL_DIR (a quarter of them; benchmarks/html_extract.py scores them
+    all)."""
     rows = cases(DATA)[::4]
     mine, direct = score(ours, rows), score(trafilatura_direct, rows)
     assert mine.failed == []
