@@ -14,8 +14,9 @@ _LOWER_START = re.compile(r"(?<=[\w)\]%])\.\s+(?=[a-z])")
 _ABBREVIATIONS = frozenset(
     "vs approx etc cf no nos fig al inc co corp ltd jr sr st mr ms dr".split()
 )
-_TITLE = frozenset("mr mrs ms dr st jr sr vs cf approx al".split())  # never end a sentence
+_TITLE = frozenset("mr mrs ms dr st jr sr vs cf approx al e.g i.e".split())  # never end a sentence
 _NUMBERED = frozenset("no nos fig figs p pp vol art sec".split())  # not before a number: "No. 6"
+_INITIALISM = re.compile(r"^(?:[a-z]\.)+[a-z]$")  # "H.R. 4346", "S. 1260" (bill numbers)
 _TERM = re.compile(r"[A-Za-z][A-Za-z0-9\-]+|\d+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _STEMMED = re.compile(r"[a-z0-9][a-z0-9\-\.]*[a-z0-9]|[a-z0-9]")
@@ -59,10 +60,11 @@ def _split_prose(block: str) -> list[str]:
     pieces: list[str] = []
     start = 0
     for m in _SENTENCE_END.finditer(block):
-        word = (block[start : m.start()].rsplit(None, 1) or [""])[-1].rstrip(".").lower()
+        word = (block[start : m.start()].rsplit(None, 1) or [""])[-1].strip(".(\"[“'").lower()
         after = block[m.end() : m.end() + 1]
-        if word in _TITLE or (word in _NUMBERED and after.isdigit()):
-            continue  # "Supplement No. 6", "Dr. Lee": one sentence
+        numbered = word in _NUMBERED or bool(_INITIALISM.match(word))
+        if word in _TITLE or (numbered and after.isdigit()):
+            continue  # "Supplement No. 6", "H.R. 4346", "Dr. Lee": one sentence
         pieces.append(block[start : m.start()])
         start = m.end()
     pieces.append(block[start:])

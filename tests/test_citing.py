@@ -91,6 +91,15 @@ def test_a_numbered_item_or_a_title_does_not_end_a_sentence() -> None:
     ]
 
 
+def test_a_bill_number_does_not_end_a_sentence_but_an_initialism_at_the_end_does() -> None:
+    text = "Biden signed it (H.R. 4346) on 9 August 2022. It passed in the U.S. Then, e.g. Qwen."
+    assert split_sentences(text) == [
+        "Biden signed it (H.R. 4346) on 9 August 2022.",
+        "It passed in the U.S.",
+        "Then, e.g. Qwen.",
+    ]
+
+
 def test_a_bold_lead_in_question_is_a_sentence_of_its_own() -> None:
     text = "**Did it pay off?** Sceptics said no. It rose 5%. **Next** came the rules."
     assert split_sentences(text) == [
