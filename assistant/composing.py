@@ -170,27 +170,26 @@ def compose(
     given = counts if want.counted else head_in
     if want.head and not any(given(want.head, c.text) for c in answering):
         return Composition(why=_why_not(want, candidates, chunks, want.head))
-    best = pool[0]
-    premise = _contradicted(want, best, chunks)
-    chunk = chunks[best.source]
-    unnamed = _unnamed_codes(want, best, chunk, premise)
-    if unnamed:  # the likeliest sentence is about a sibling: the likeliest one about this one
-        naming = (
-            c for c in answering
-            if c.relevance >= best.relevance * MARGIN
+    # The likeliest sentence leads unless it is about a sibling of what is asked (V2 for V3) or
+    # its passage does not speak of what is asked; then the likeliest one close to it that is.
+    top = pool[0]
+    named = [n for n in want.names if not generic(n) and mentions(_in_context(top, chunks), n)]
+    tried = (
+        c for c in answering
+        if c is top
+        or (
+            c.relevance >= top.relevance * MARGIN
             and (not want.head or given(want.head, c.text))
-            and not _unnamed_codes(want, c, chunks[c.source], premise)
-        )  # fmt: skip
-        found = next(naming, None)
-        if found is None:
-            return Composition(why=_why_not(want, candidates, chunks, code=unnamed[0]))
-        best, chunk = found, chunks[found.source]
-        premise = _contradicted(want, best, chunks)
-    around = f"{chunk.title} {chunk.heading} {chunk.text}"
-    if coverage(want, best.text, around, rarity, skip=premise) < COVERAGE_FLOOR or (
-        _content_coverage(want, chunk, rarity) < CONTENT_FLOOR
-    ):
-        return Composition(why=_why_not(want, candidates, chunks))
+            and all(mentions(_in_context(c, chunks), n) for n in named)  # not another's figure
+        )
+    )  # fmt: skip
+    passing = ((c, _premise_if_answers(want, c, chunks, rarity)) for c in tried)
+    best, premise = next(((c, p) for c, p in passing if p is not None), (top, None))
+    if premise is None:
+        premise = _contradicted(want, top, chunks)
+        unnamed = _unnamed_codes(want, top, chunks[top.source], premise)
+        code = unnamed[0] if unnamed else ""
+        return Composition(why=_why_not(want, candidates, chunks, code=code))
     chosen = [best]
     floor = best.relevance * MARGIN
     for c in candidates:
@@ -201,6 +200,34 @@ def compose(
     if want.comparison:
         _cover_both_sides(want, candidates, chunks, chosen, floor * 0.85, rarity, per_side)
     return Composition(chosen=chosen, premise=premise)
+
+
+def _premise_if_answers(
+    want: Asked, candidate: Candidate, chunks: Sequence[Chunk], rarity: Rarity | None
+) -> str | None:
+    """None when ``candidate`` cannot answer: it names a sibling of what is asked, or its words
+    and its passage's cover too little of the question; else the premise it contradicts, if any."""
+    premise = _contradicted(want, candidate, chunks)
+    chunk = chunks[candidate.source]
+    if _unnamed_codes(want, candidate, chunk, premise):
+        return None
+    passage = f"{chunk.title} {chunk.heading} {chunk.text}"
+    if not premise and any(not mentions(passage, n) for n in _owners(want)):
+        return None  # another company's figure: "SMIC's revenue" for "CXMT's revenue"
+    around = f"{chunk.title} {chunk.heading} {chunk.text}"
+    if coverage(want, candidate.text, around, rarity, skip=premise) < COVERAGE_FLOOR:
+        return None
+    if _content_coverage(want, chunk, rarity) < CONTENT_FLOOR:
+        return None
+    return premise
+
+
+def _owners(want: Asked) -> list[str]:
+    """The names the question makes owners of what it asks about: "CXMT's revenue"."""
+    return [
+        n for n in want.names
+        if not generic(n) and re.search(rf"\b{re.escape(n)}['’]s?\s+[a-z]", want.question)
+    ]  # fmt: skip
 
 
 _COMPARING = frozenset(_stem(w) for w in "compare compared comparison versus".split())

@@ -22,10 +22,10 @@ _DATE_Q = re.compile(
 )
 _FIGURE_Q = re.compile(
     r"\bhow\s+(?:much|many|big|large|long|fast|high|low|far|small|expensive|often|old)\b|"
-    r"\bby how\b|\b(?:what|which)\s+(?:[\w\-]+\s+){0,3}(?:share|percentage|proportion|"
+    r"\bby how\b|\b(?:what|which)\s+(?:[\w\-']+\s+){0,4}(?:share|percentage|proportion|"
     r"fraction|price|figure|amount|sum|size|number|total|value|rate|cost|valuation|threshold|count|speed|capacity|level|stake|"
     r"budget|yield|salary|salaries|fine|penalty|revenue|profit|income|spending|investment|"
-    r"funding|loss|margin|score|tariff)\b|"
+    r"funding|loss|margin|score|tariff|headcount|area|bandwidth|density)\b|"
     r"\bwhat\s+was\s+the\s+(?:size|value|price|cost|total|amount)\b",
     re.I,
 )
@@ -66,6 +66,21 @@ _HEAD = re.compile(
     rf"(?:what|which))\s+((?:[\w\-'\"]+\s+){{1,5}}?){_AUX}\b",
     re.I,
 )
+# "What was the launch price of ...?": the thing asked for follows "what is/was (the)".
+_HEAD_AFTER_BE = re.compile(
+    r"^\s*(?:and\s+)?(?:what|which)\s+(?:is|was|are|were)\s+(?:the\s+|its\s+|their\s+|his\s+|her\s+)?"
+    r"((?:[\w\-'\"]+\s+){0,3}?[\w\-'\"]+)(?=\s+(?:of|in|for|at|on|by|from|that|when|under|with|"
+    r"behind|between|across|per)\b|\s*\?)",
+    re.I,
+)
+
+
+def _asked_phrase(question: str) -> str:
+    """The words naming what "how many ...", "what ... did" or "what was the ..." asks for."""
+    m = _HEAD.search(question) or _HEAD_AFTER_BE.search(question)
+    return str(m.group(1)) if m else ""
+
+
 _PHRASE_BREAK = frozenset("of in on at for from with by over under".split())
 _PRONOUNS = frozenset("it its they them their those these this that".split())
 _GENERIC_HEAD = frozenset(
@@ -172,8 +187,8 @@ def _measure(main: str) -> Measure:
     share ("what percentage"): a figure in other units does not answer it."""
     if _SHARE_Q.search(main):
         return "share"
-    m = _HEAD.search(main)
-    head = str(m.group(1)).split()[-1].lower() if m else ""
+    phrase = _asked_phrase(main).split()
+    head = phrase[-1].lower() if phrase else ""
     if head in _MONEY_HEADS or _MONEY_Q.search(main):
         return "money"
     return ""
@@ -253,10 +268,9 @@ def _context_names(context: str) -> list[str]:
 def _head(question: str) -> str:
     """The last word of what "how many ..." or "what ..." asks about, unless it says nothing
     (amount, figure): the answer's figure should be the count or measure of this word."""
-    m = _HEAD.search(question)
-    if not m:
+    words: list[str] = [w.lower().strip("'\"") for w in _asked_phrase(question).split()]
+    if not words:
         return ""
-    words: list[str] = [w.lower().strip("'\"") for w in str(m.group(1)).split()]
     if "per" in words:  # "tokens per second": the unit is what the figure must be given in
         words = words[: words.index("per") + 2]
     else:  # "tokens of pre-training data", "entities in all": what stands before "of" or "in"

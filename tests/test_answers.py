@@ -344,3 +344,31 @@ def test_a_timeline_entry_keeps_its_date(tmp_path: Path) -> None:
     answer = bot.ask("How many services had completed filing by 31 March 2025?")
     assert "31 March 2025: 346 services filed" in answer.text
     assert all(s.support == "supported" for s in answer.sentences)
+
+
+def test_what_was_the_price_is_answered_in_money_or_declined(tmp_path: Path) -> None:
+    phone = (
+        "# The Orion phone\n\nThe Orion phone has a 6.8-inch screen and weighs 200 grams. The "
+        "Orion phone went on sale in March 2024.\n"
+    )
+    declined = _bot(tmp_path, {"orion.md": phone}).ask(
+        "What was the launch price of the Orion phone?"
+    )
+    assert declined.abstained and "200" not in declined.text and "6.8" not in declined.text
+    priced = _bot(
+        tmp_path / "priced", {"orion.md": phone.replace(".\n", " at a price of 5,999 yuan.\n")}
+    )
+    answer = priced.ask("What was the launch price of the Orion phone?")
+    assert not answer.abstained and answer.text.startswith("The Orion phone went on sale")
+
+
+def test_one_company_s_figure_does_not_answer_for_another(tmp_path: Path) -> None:
+    bot = _bot(tmp_path, {
+        "smic.md": "# SMIC's results\n\nSMIC's revenue was US$8.0 billion in 2024, up 27%. SMIC "
+        "is China's largest foundry.\n",
+        "cxmt.md": "# CXMT\n\nCXMT makes DRAM memory chips in Hefei. CXMT filed for a STAR Market "
+        "listing in December 2025.\n",
+    })  # fmt: skip
+    declined = bot.ask("What was CXMT's total revenue for 2024?")
+    assert declined.abstained and "8.0" not in declined.text
+    assert "US$8.0 billion" in bot.ask("What was SMIC's total revenue for 2024?").text

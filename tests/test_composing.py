@@ -1,0 +1,51 @@
+"""Composing an answer from scored candidate sentences: which sentence may lead, without a model
+or an index (the candidates' chances are given)."""
+
+from __future__ import annotations
+
+from assistant.composing import Candidate, compose
+from assistant.questions import asked
+from assistant.records import Chunk
+
+
+def _chunk(n: int, title: str, text: str) -> Chunk:
+    return Chunk(f"c{n}", text, f"doc{n}.md", title, "", None, 0, len(text), 0)
+
+
+GOVERNANCE = _chunk(
+    0, "Global AI governance",
+    "On 26 August 2025 resolution 79/325 created the Independent Scientific Panel on AI.",
+)  # fmt: skip
+PANEL = _chunk(
+    1, "The Independent Scientific Panel on AI",
+    "The Independent Scientific Panel on AI has 40 experts who sit for three-year terms.",
+)  # fmt: skip
+OTHER = _chunk(2, "SMIC", "SMIC has 40 experts who sit on its board for three-year terms.")
+QUESTION = "How many experts sit on the Independent Scientific Panel on AI?"
+
+
+def _candidate(chunk: int, text: str, relevance: float) -> Candidate:
+    return Candidate(chunk, text, relevance, 0.5, typed=True)
+
+
+def test_a_close_second_leads_when_the_first_ones_passage_says_nothing_of_what_is_asked() -> None:
+    # The likeliest sentence names the panel but its passage never speaks of experts sitting on
+    # it; the next, nearly as likely, does and answers.
+    top = _candidate(0, GOVERNANCE.text, 0.30)
+    answer = _candidate(1, PANEL.text, 0.25)
+    composed = compose(asked(QUESTION), [top, answer], [GOVERNANCE, PANEL])
+    assert composed.chosen and composed.chosen[0] is answer
+
+
+def test_a_close_second_about_something_else_does_not_lead() -> None:
+    # Nearly as likely, and it speaks of experts, but of another body: declining is right.
+    top = _candidate(0, GOVERNANCE.text, 0.30)
+    other = _candidate(1, OTHER.text, 0.25)
+    composed = compose(asked(QUESTION), [top, other], [GOVERNANCE, OTHER])
+    assert not composed.chosen and composed.why
+
+
+def test_a_far_second_does_not_lead() -> None:
+    top = _candidate(0, GOVERNANCE.text, 0.30)
+    answer = _candidate(1, PANEL.text, 0.055)  # above the floor, below a fifth of the first
+    assert not compose(asked(QUESTION), [top, answer], [GOVERNANCE, PANEL]).chosen
