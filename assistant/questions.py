@@ -97,7 +97,7 @@ _ASKING = frozenset(
         "exactly first size total number figure amount price share percentage company companies "
         "firm organisation organization say said tell know named name called give gave make "
         "made get got put reported report stated state happen happened take took come came "
-        "claim claimed claims announce announced kind kinds type types sort sorts"
+        "claim claimed claims announce announced kind kinds type types sort sorts place"
     ).split()
 )
 _QUESTION_START = frozenset(
@@ -283,8 +283,15 @@ def _head(question: str) -> str:
         return ""  # "how many of them": the thing is named earlier in the conversation
     for word in reversed(words):
         if word not in _GENERIC_HEAD and len(word) > 2 and not word[0].isdigit():
+            # "what technical threshold": a modifier of a measure word says what kind of
+            # measure, not what the figure is of
+            if word is not words[-1] and words[-1] in _GENERIC_HEAD and _ADJECTIVE.search(word):
+                return ""
             return word
     return ""
+
+
+_ADJECTIVE = re.compile(r"(?:ical|al|ive|ous|ful|ible|able|ary|ic)$")
 
 
 def _main_clause(question: str) -> str:

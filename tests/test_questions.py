@@ -1,0 +1,33 @@
+"""Reading a question: what kind of answer it wants, in what measure, and of what."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.questions import asked
+
+
+@pytest.mark.parametrize(
+    ("question", "kind", "measure", "head"),
+    [
+        ("What was the launch price in yuan of Huawei's Mate 60 Pro?", "figure", "money", "price"),
+        ("What was CXMT's total revenue for 2024?", "figure", "money", "revenue"),
+        ("What was SMIC's total headcount at the end of 2025?", "figure", "", "headcount"),
+        ("What technical threshold did BIS use for HBM?", "figure", "", ""),
+        ("What market share did Huawei have in 2024?", "figure", "share", "market"),
+        ("How many tokens of pre-training data did Qwen3 use?", "figure", "", "tokens"),
+        ("How many kinds of equipment did it add controls on?", "figure", "", "equipment"),
+        ("How many of them had Chinese companies ordered?", "figure", "", ""),
+        ("What budget did the safety institute receive?", "figure", "money", "budget"),
+        ("When did the rule take effect?", "date", "", ""),
+        ("Which company built the CPM models?", "name", "", ""),
+    ],
+)
+def test_the_asked_kind_measure_and_head(question: str, kind: str, measure: str, head: str) -> None:
+    want = asked(question)
+    assert (want.kind, want.measure, want.head) == (kind, measure, head)
+
+
+def test_take_place_asks_when_it_happened_and_is_not_a_word_the_passage_must_hold() -> None:
+    want = asked("Where and when did the first UN Global Dialogue on AI Governance take place?")
+    assert "place" not in want.terms and "dialogue" in want.terms
