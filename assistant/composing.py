@@ -26,7 +26,7 @@ from assistant.selecting import (
     name_words,
     share,
 )
-from assistant.text import Similarity, key_terms, similarities, split_sentences
+from assistant.text import Similarity, key_terms, numbers, similarities, split_sentences
 from assistant.text import stem as _stem
 from assistant.text import stems as _stems
 
@@ -305,6 +305,16 @@ def _cover_both_sides(
         other = 1 if shares[0] >= shares[1] else 0
         if len(eligible[other]) > 1:
             picks[other] = eligible[other][1]
+    elif len(picks) == 2:
+        # A side's sentence whose figures and dates are all in the other side's states the
+        # other side's fact ("the Dutch controls took effect on 1 September" for Japan's): that
+        # side takes its next sentence that states something else.
+        for mine, theirs in ((0, 1), (1, 0)):
+            values, others = numbers(picks[mine].text), numbers(picks[theirs].text)
+            if values and values <= others:
+                found = (c for c in eligible[mine][1:] if not numbers(c.text) <= others)
+                picks[mine] = next(found, picks[mine])
+                break
     if picks and len(picks) == len(want.sides):
         del chosen[1:]  # the best sentence leads; each side's own follows
         for pick in picks:

@@ -49,3 +49,25 @@ def test_a_far_second_does_not_lead() -> None:
     top = _candidate(0, GOVERNANCE.text, 0.30)
     answer = _candidate(1, PANEL.text, 0.055)  # above the floor, below a fifth of the first
     assert not compose(asked(QUESTION), [top, answer], [GOVERNANCE, PANEL]).chosen
+
+
+JAPAN = _chunk(
+    0, "Japan's tool controls",
+    "Together with the Dutch scanner licences that took effect on 1 September 2023, Japan's tool "
+    "controls covered more tools. Japan's tool controls took effect on 23 July 2023.",
+)  # fmt: skip
+DUTCH = _chunk(
+    1, "Dutch scanner licences", "The Dutch scanner licences took effect on 1 September 2023."
+)
+
+
+def test_each_side_of_a_comparison_gets_its_own_fact_not_the_other_side_s_again() -> None:
+    want = asked("Which took effect first, Japan's tool controls or the Dutch scanner licences?")
+    assert want.comparison and len(want.sides) == 2
+    together, own = JAPAN.text.split(". ")
+    japan = [_candidate(0, together, 0.40), _candidate(0, own.rstrip("."), 0.30)]
+    dutch = [_candidate(1, DUTCH.text.rstrip("."), 0.50)]
+    candidates = sorted([*japan, *dutch], key=lambda c: -c.relevance)
+    composed = compose(want, candidates, [JAPAN, DUTCH], per_side=[japan, dutch])
+    said = " ".join(c.text for c in composed.chosen)
+    assert "23 July 2023" in said and "1 September 2023" in said
