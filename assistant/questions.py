@@ -75,9 +75,14 @@ _HEAD_AFTER_BE = re.compile(
 )
 
 
+# "How many NPC deputies voted ...": with no "did" after it, the first plural names the thing.
+_HOW_MANY_PLURAL = re.compile(r"\bhow\s+many\s+((?:[\w\-]+\s+){0,2}?[a-z][\w\-]*s)\b", re.I)
+
+
 def _asked_phrase(question: str) -> str:
     """The words naming what "how many ...", "what ... did" or "what was the ..." asks for."""
     m = _HEAD.search(question) or _HEAD_AFTER_BE.search(question)
+    m = m or _HOW_MANY_PLURAL.search(question)
     return str(m.group(1)) if m else ""
 
 

@@ -18,6 +18,7 @@ from assistant.questions import asked
         ("How many tokens of pre-training data did Qwen3 use?", "figure", "", "tokens"),
         ("How many kinds of equipment did it add controls on?", "figure", "", "equipment"),
         ("How many of them had Chinese companies ordered?", "figure", "", ""),
+        ("How many NPC deputies voted for the plan?", "figure", "", "deputies"),
         ("What budget did the safety institute receive?", "figure", "money", "budget"),
         ("When did the rule take effect?", "date", "", ""),
         ("Which company built the CPM models?", "name", "", ""),
