@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
+from assistant.synonyms import counted_as
 from assistant.text import key_terms, stem, stems
 
 Kind = Literal["date", "figure", "name", "fact"]
@@ -429,21 +430,11 @@ _MEASURED = {
 }
 
 
-_SAME_HEAD = {
-    "people": ("employees", "staff", "workers", "researchers", "people", "employ"),
-    "companies": ("firms", "entities", "companies", "organisations", "businesses"),
-    "organisations": ("firms", "entities", "companies", "organizations", "bodies"),
-    "organizations": ("firms", "entities", "companies", "organisations", "bodies"),
-    "firms": ("companies", "entities", "businesses"),
-    "gpus": ("gpus", "chips", "accelerators", "gpu"),
-}
-
-
 def counts(head: str, text: str) -> bool:
     """A number (not an amount of money) stands a few words before the counted word: "2,048
     H800 GPUs", "eight national computing hubs"."""
     words = _WORD.findall(_MEASURED["money"].sub(" ", _DATE_VALUE.sub(" ", text)).lower())
-    targets = {stem(w) for w in (head, *_SAME_HEAD.get(head, ()))}
+    targets = counted_as(head)
     for i, word in enumerate(words):
         if stem(word) in targets:
             before = words[max(0, i - 4) : i]
@@ -461,7 +452,7 @@ _COUNT_WORDS = frozenset(
 def head_in(head: str, text: str) -> bool:
     """The asked-of word (or a usual other word for it) is in ``text``, in any form."""
     words = stems(text)
-    return any(stem(w) in words for w in (head, *_SAME_HEAD.get(head, ())))
+    return bool(counted_as(head) & words)
 
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9\-\.]*[a-z0-9]|[a-z0-9]")

@@ -20,6 +20,7 @@ import numpy as np
 from assistant.errors import ConfigError
 from assistant.questions import Asked, answer_fit, counts, head_in, mentions
 from assistant.records import Chunk
+from assistant.synonyms import same_event
 from assistant.text import stem, stems
 
 # In this order in every feature row; the weights file names them, and a file written for other
@@ -171,35 +172,9 @@ def share(words: Iterable[str], sentence: str, context: str, rarity: Rarity | No
         key = stem(word)
         weight = rarity.weight(key) if rarity else 1.0
         total += weight
-        alike = _alike().get(key, frozenset((key,)))
-        score += weight if alike & own else weight / 2 if alike & around else 0.0
+        same = same_event(word)
+        score += weight if same & own else weight / 2 if same & around else 0.0
     return score / total if total else 0.0
-
-
-# Words the briefs and questions use for the same event ("came into force" / "took effect").
-# Written by hand: the bundled embedder scores whole sentences, not one word against another.
-_SAME_EVENT = (
-    "release released launch launched unveil unveiled introduce introduced debut debuted",
-    "effect effective force apply applied",
-    "ban banned prohibit prohibited bar barred forbid forbade",
-    "blacklist blacklisted entity",
-    "buy bought purchase purchased acquire acquired acquisition takeover",
-    "fine fined penalty penalties",
-    "found founded establish established",
-    "sign signed endorse endorsed signatory signatories",
-    "revenue revenues sales",
-    "staff employees workers headcount",
-)
-
-
-@lru_cache(maxsize=1)
-def _alike() -> dict[str, frozenset[str]]:
-    found: dict[str, frozenset[str]] = {}
-    for group in _SAME_EVENT:
-        keys = frozenset(stem(w) for w in group.split())
-        for key in keys:
-            found[key] = found.get(key, frozenset()) | keys
-    return found
 
 
 def generic(name: str) -> bool:

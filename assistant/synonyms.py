@@ -1,0 +1,55 @@
+"""Words the briefs and the questions use for the same thing or event. Written by hand: the
+bundled embedder scores whole sentences, not one word against another.
+
+Two tables, because they are used at two strengths. Coverage (how much of the question a passage
+speaks of) counts a word's whole event group as the word: "came into force" for "took effect".
+A count asked of a word ("how many people") may be given of narrower words ("employees"), but not
+the other way round: a count of employees is not a count of all the people involved."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from assistant.text import stem
+
+_EVENTS = (
+    "release released launch launched unveil unveiled introduce introduced debut debuted",
+    "effect effective force apply applied",
+    "ban banned prohibit prohibited bar barred forbid forbade",
+    "blacklist blacklisted entity",
+    "buy bought purchase purchased acquire acquired acquisition takeover",
+    "fine fined penalty penalties",
+    "found founded establish established",
+    "sign signed endorse endorsed signatory signatories",
+    "revenue revenues sales",
+    "staff employees workers headcount",
+)
+_COUNTED_AS = {
+    "people": ("employees", "staff", "workers", "researchers", "people", "employ"),
+    "companies": ("firms", "entities", "companies", "organisations", "businesses"),
+    "organisations": ("firms", "entities", "companies", "organizations", "bodies"),
+    "organizations": ("firms", "entities", "companies", "organisations", "bodies"),
+    "firms": ("companies", "entities", "businesses"),
+    "gpus": ("gpus", "chips", "accelerators", "gpu"),
+}
+
+
+@lru_cache(maxsize=1)
+def _groups() -> dict[str, frozenset[str]]:
+    found: dict[str, frozenset[str]] = {}
+    for group in _EVENTS:
+        keys = frozenset(stem(w) for w in group.split())
+        for key in keys:
+            found[key] = found.get(key, frozenset()) | keys
+    return found
+
+
+def same_event(word: str) -> frozenset[str]:
+    """The stems that name the same event or thing as ``word``'s stem, itself included."""
+    key = stem(word)
+    return _groups().get(key, frozenset((key,)))
+
+
+def counted_as(head: str) -> frozenset[str]:
+    """The stems a count of ``head`` may be given of: "employees" for "people"."""
+    return frozenset(stem(w) for w in (head, *_COUNTED_AS.get(head, ())))

@@ -1,0 +1,17 @@
+"""The hand-written tables of words that name the same event, and what a count may be of."""
+
+from __future__ import annotations
+
+from assistant.synonyms import counted_as, same_event
+from assistant.text import stem
+
+
+def test_event_words_are_alike_both_ways_in_any_form() -> None:
+    assert stem("effective") in same_event("force") and stem("force") in same_event("effective")
+    assert same_event("acquired") == same_event("purchase")
+    assert same_event("zebra") == frozenset((stem("zebra"),))
+
+
+def test_a_count_may_be_given_of_a_narrower_word_not_a_broader_one() -> None:
+    assert stem("employees") in counted_as("people")
+    assert stem("people") not in counted_as("employees")
