@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from assistant.questions import Asked, bare, counts, head_in, mentions, premise_names
+from assistant.questions import MONEY, Asked, bare, counts, head_in, mentions, premise_names
 from assistant.records import Chunk, SentenceSupport
 from assistant.selecting import (
     FEATURES,
@@ -44,10 +44,8 @@ _CODE = re.compile(r"[A-Za-z]+\d|\d+[A-Za-z]")  # model and chip names: H20, K2,
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 _MONTH_NAMES = frozenset(_MONTHS.split("|"))
 _STATED_DATE = re.compile(rf"\b(?:(?:{_MONTHS})\s+)?(?:19|20)\d\d\b")
-_STATED_AMOUNT = re.compile(
-    r"(?:US)?[$€£¥]\s?\d[\d.,]*(?:\s*(?:billion|million|trillion))?|"
-    r"\b\d[\d.,]*\s*(?:billion|million|trillion)\b"
-)
+# An amount a question states: money, or a count in millions and up ("671 billion parameters").
+_STATED_AMOUNT = re.compile(rf"{MONEY.pattern}|\b\d[\d.,]*\s*(?:billion|million|trillion)\b", re.I)
 _NOT_AN_ANSWER = re.compile(
     r"^(?:original |primary |main )?sources?\b|^see\b|\?$|^(?:last )?checked\b", re.I
 )

@@ -428,6 +428,7 @@ _MEASURED = {
         re.I,
     ),
 }
+MONEY = _MEASURED["money"]  # an amount of money, whole
 
 
 def counts(head: str, text: str) -> bool:
