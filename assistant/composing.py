@@ -46,6 +46,12 @@ _MONTH_NAMES = frozenset(_MONTHS.split("|"))
 _STATED_DATE = re.compile(rf"\b(?:(?:{_MONTHS})\s+)?(?:19|20)\d\d\b")
 # An amount a question states: money, or a count in millions and up ("671 billion parameters").
 _STATED_AMOUNT = re.compile(rf"{MONEY.pattern}|\b\d[\d.,]*\s*(?:billion|million|trillion)\b", re.I)
+_STATED_SPAN = re.compile(  # "for two years", "a 90-day pause"
+    r"\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve)[\s-]"
+    r"(?:years?|months?|weeks?|days?)\b",
+    re.I,
+)
+_WHY = re.compile(r"^\s*(?:and\s+|but\s+|so\s+)?(?:why|how come)\b", re.I)
 _NOT_AN_ANSWER = re.compile(
     r"^(?:original |primary |main )?sources?\b|^see\b|\?$|^(?:last )?checked\b", re.I
 )
@@ -186,6 +192,8 @@ def compose(
     if premise is None:
         premise = _contradicted(want, top, chunks)
         unnamed = _unnamed_codes(want, top, chunks[top.source], premise)
+        if premise and not unnamed and _corrects(want, top, chunks, premise, rarity):
+            return Composition(chosen=[top], premise=premise)
         code = unnamed[0] if unnamed else ""
         return Composition(why=_why_not(want, candidates, chunks, code=code))
     chosen = [best]
@@ -218,6 +226,18 @@ def _premise_if_answers(
     if _content_coverage(want, chunk, rarity) < CONTENT_FLOOR:
         return None
     return premise
+
+
+def _corrects(
+    want: Asked, top: Candidate, chunks: Sequence[Chunk], premise: str, rarity: Rarity | None
+) -> bool:
+    """A "why" question built on what the sources contradict ("on hold for two years") is
+    corrected by its likeliest sentence, though its passage never speaks of the reason asked."""
+    chunk = chunks[top.source]
+    around = f"{chunk.title} {chunk.heading} {chunk.text}"
+    return bool(_WHY.match(want.question)) and (
+        coverage(want, top.text, around, rarity, skip=premise) >= COVERAGE_FLOOR
+    )
 
 
 def _owners(want: Asked) -> list[str]:
@@ -375,6 +395,7 @@ def _contradicted(want: Asked, best: Candidate, chunks: Sequence[Chunk]) -> str:
     if not subjects or not any(mentions(_in_context(best, chunks), s) for s in subjects):
         return ""
     stated = [m.group(0) for m in _STATED_AMOUNT.finditer(want.question)]
+    stated += [m.group(0) for m in _STATED_SPAN.finditer(want.question)]
     if want.kind != "date":
         stated += [m.group(0) for m in _STATED_DATE.finditer(want.question)]
     windows = _windows(chunks)
@@ -410,6 +431,10 @@ def _subject_terms(want: Asked, sentence: str) -> list[str]:
 
 
 def _states(text: str, suspect: str) -> bool:
+    span = _STATED_SPAN.fullmatch(suspect)
+    if span:  # "two years" is stated as "two-year" too
+        count, unit = re.split(r"[\s-]", suspect.lower(), maxsplit=1)
+        return bool(re.search(rf"\b{count}[\s-]{unit.rstrip('s')}s?\b", text, re.I))
     if suspect[0].isdigit() or suspect[0] in "$€£¥":
         return suspect.lower().replace("us$", "$") in text.lower().replace("us$", "$")
     return mentions(text, suspect)

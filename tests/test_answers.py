@@ -372,3 +372,14 @@ def test_one_company_s_figure_does_not_answer_for_another(tmp_path: Path) -> Non
     declined = bot.ask("What was CXMT's total revenue for 2024?")
     assert declined.abstained and "8.0" not in declined.text
     assert "US$8.0 billion" in bot.ask("What was SMIC's total revenue for 2024?").text
+
+
+def test_a_why_question_on_a_wrong_duration_is_corrected_not_declined(tmp_path: Path) -> None:
+    bot = _bot(tmp_path, {"pause.md": (
+        "# The pause\n\nOn 10 November 2025 the ministry suspended the export rule for one year, "
+        "until 9 November 2026. The export rule had covered affiliates of listed firms.\n"
+    )})  # fmt: skip
+    wrong = bot.ask("Why did the ministry suspend the export rule for two years?")
+    assert not wrong.abstained and "for one year" in wrong.text and "Not two years" in wrong.text
+    right = bot.ask("Why did the ministry suspend the export rule for one year?")
+    assert "Not one year" not in right.text and "premise" not in right.text
