@@ -432,13 +432,13 @@ MONEY = _MEASURED["money"]  # an amount of money, whole
 
 
 def counts(head: str, text: str) -> bool:
-    """A number (not an amount of money) stands a few words before the counted word: "2,048
+    """A number (not an amount of money) stands up to five words before the counted word: "2,048
     H800 GPUs", "eight national computing hubs"."""
     words = _WORD.findall(_MEASURED["money"].sub(" ", _DATE_VALUE.sub(" ", text)).lower())
     targets = counted_as(head)
     for i, word in enumerate(words):
         if stem(word) in targets:
-            before = words[max(0, i - 4) : i]
+            before = words[max(0, i - 5) : i]
             if any(w[0].isdigit() or w in _COUNT_WORDS for w in before):
                 return True
     return False

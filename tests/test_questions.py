@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.questions import asked
+from assistant.questions import asked, counts
 
 
 @pytest.mark.parametrize(
@@ -32,3 +32,10 @@ def test_the_asked_kind_measure_and_head(question: str, kind: str, measure: str,
 def test_take_place_asks_when_it_happened_and_is_not_a_word_the_passage_must_hold() -> None:
     want = asked("Where and when did the first UN Global Dialogue on AI Governance take place?")
     assert "place" not in want.terms and "dialogue" in want.terms
+
+
+def test_a_count_may_stand_a_few_words_before_what_it_counts_but_not_a_date_or_money() -> None:
+    assert counts("equipment", "BIS added 24 more types of chipmaking equipment to the list.")
+    assert counts("gpus", "a cluster of 2,048 H800 GPUs")
+    assert not counts("equipment", "In December 2024 the rule covered chipmaking equipment.")
+    assert not counts("equipment", "It spent $40 billion on chipmaking equipment.")
