@@ -59,7 +59,10 @@ _FIGURE_VALUE = re.compile(
 )
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 # A quantity, not part of a name (H800, NXT:2050i) and not a date: "46", "$5.5", "128K", "97%".
-_QUANTITY = re.compile(r"(?<![A-Za-z:\-\d.,])\d+(?:[.,]\d+)*(?:[KMB]\b|(?![A-Za-z\d]))")
+_QUANTITY = re.compile(
+    r"(?<![A-Za-z:\-\d.,])\d+(?:[.,]\d+)*"
+    r"(?:[KMB]\b|(?:[KMGTP]B|nm|[kMG]?W|GHz|TFLOPS|PFLOPS)\b|(?![A-Za-z\d]))"  # "6GB", "7nm"
+)
 _NAME_VALUE = re.compile(r"\b[A-Z][A-Za-z0-9&\-]*[A-Za-z0-9]|\b[A-Z]{2,}\b")
 _AUX = r"(?:did|does|do|was|were|is|are|had|has|have|will|would|could|can|should|must)"
 _HEAD = re.compile(

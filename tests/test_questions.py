@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.questions import asked, counts
+from assistant.questions import answer_fit, asked, counts
 
 
 @pytest.mark.parametrize(
@@ -39,3 +39,10 @@ def test_a_count_may_stand_a_few_words_before_what_it_counts_but_not_a_date_or_m
     assert counts("gpus", "a cluster of 2,048 H800 GPUs")
     assert not counts("equipment", "In December 2024 the rule covered chipmaking equipment.")
     assert not counts("equipment", "It spent $40 billion on chipmaking equipment.")
+
+
+def test_a_figure_written_with_its_unit_joined_on_answers_a_how_much_question() -> None:
+    want = asked("How much GPU memory does ChatGLM-6B need?")
+    assert answer_fit(want, "With INT4 it needed only about 6GB of GPU memory.") > 0
+    assert answer_fit(want, "The 7nm chip draws 700W.") > 0
+    assert answer_fit(want, "It ran on the H800 and the A100.") == 0  # names, not figures
