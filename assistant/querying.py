@@ -68,11 +68,33 @@ def standalone(question: str, history: list[Message], rewrite: Rewriter | None =
             },
         ]
         rewritten = rewrite(prompt).strip().strip('"').splitlines()
-        if rewritten and 3 <= len(rewritten[0]) <= 300:
+        if (
+            rewritten
+            and 3 <= len(rewritten[0]) <= 300
+            and _keeps(rewritten[0], question, previous[-1])
+        ):
             return rewritten[0]
     # Without a model: the follow-up's pronouns name the earlier question's subject, and the
     # earlier question stays beside it for the words the follow-up leaves out.
     return f"{resolve(question, previous[-1])} {previous[-1]}"
+
+
+def _keeps(rewritten: str, question: str, previous: str) -> bool:
+    """A model's rewrite is used only when it keeps most of what the follow-up asks and names
+    what the conversation was about, or at least adds words to it: a small model often answers,
+    drops the question's words, asks the earlier question again, or returns the follow-up."""
+    from assistant.text import key_terms, stems
+
+    have = stems(rewritten)
+    own = [t for t in key_terms(question) if not _PRONOUN.fullmatch(t)]
+    kept = sum(bool(stems(t) & have) for t in own)
+    if own and kept < max(1, (len(own) + 1) // 2):
+        return False
+    subject = subject_of(previous)
+    added = stems(" ".join(key_terms(rewritten))) - stems(
+        question
+    )  # "it" -> "high-bandwidth memory"
+    return not subject or bool(stems(subject) & have) or bool(added)
 
 
 def _earlier(history: list[Message]) -> list[str]:

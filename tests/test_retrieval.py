@@ -126,3 +126,20 @@ def test_word_rarity_is_counted_once_and_kept_beside_the_index(fake_bot: Assista
     kept[0].write_text("{damaged")  # a damaged copy is counted again, not trusted
     again = Assistant(fake_bot.settings, embedder=HashEmbedder()).retriever
     assert again.lexical(again.collection()).frequencies() == counts
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "The Stargate Project is a company building data centres.",  # an answer, not a query
+        "What is the Stargate Project?",  # the earlier question again
+        "How much is it deploying straight away?",  # the follow-up, unresolved
+    ],
+)
+def test_a_model_rewrite_that_loses_the_question_or_its_subject_is_not_used(reply: str) -> None:
+    history = [{"role": "user", "content": "What is the Stargate Project?"}]
+    query = standalone("How much is it deploying straight away?", history, lambda _: reply)
+    assert query != reply
+    assert "Stargate Project" in query and "deploying straight away" in query
+    good = "How much is the Stargate Project deploying straight away?"
+    assert standalone("How much is it deploying straight away?", history, lambda _: good) == good
