@@ -46,9 +46,9 @@ _MONTH_NAMES = frozenset(_MONTHS.split("|"))
 _STATED_DATE = re.compile(rf"\b(?:(?:{_MONTHS})\s+)?(?:19|20)\d\d\b")
 # An amount a question states: money, or a count in millions and up ("671 billion parameters").
 _STATED_AMOUNT = re.compile(rf"{MONEY.pattern}|\b\d[\d.,]*\s*(?:billion|million|trillion)\b", re.I)
-_STATED_SPAN = re.compile(  # "for two years", "a 90-day pause"
+_STATED_SPAN = re.compile(  # "for two years", "a 90-day pause"; not "three days later"
     r"\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve)[\s-]"
-    r"(?:years?|months?|weeks?|days?)\b",
+    r"(?:years?|months?|weeks?|days?)\b(?!\s+(?:later|earlier|after|before|ago|on)\b)",
     re.I,
 )
 _WHY = re.compile(r"^\s*(?:and\s+|but\s+|so\s+)?(?:why|how come)\b", re.I)

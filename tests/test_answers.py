@@ -383,3 +383,12 @@ def test_a_why_question_on_a_wrong_duration_is_corrected_not_declined(tmp_path: 
     assert not wrong.abstained and "for one year" in wrong.text and "Not two years" in wrong.text
     right = bot.ask("Why did the ministry suspend the export rule for one year?")
     assert "Not one year" not in right.text and "premise" not in right.text
+
+
+def test_a_stated_interval_between_events_is_not_taken_for_a_premise(tmp_path: Path) -> None:
+    bot = _bot(tmp_path, {"orders.md": (
+        "# The orders\n\nOn 20 January 2025 the president revoked the old order. On 23 January "
+        "2025 he signed Order 14179, which set out the policy that replaced it.\n"
+    )})  # fmt: skip
+    answer = bot.ask("Which order, signed three days later, set out the policy that replaced it?")
+    assert "14179" in answer.text and "premise" not in answer.text
