@@ -20,7 +20,7 @@ import numpy as np
 from assistant.errors import ConfigError
 from assistant.questions import Asked, answer_fit, counts, head_in, mentions
 from assistant.records import Chunk
-from assistant.synonyms import same_event
+from assistant.synonyms import measured_in, same_event
 from assistant.text import stem, stems
 
 # In this order in every feature row; the weights file names them, and a file written for other
@@ -173,7 +173,10 @@ def share(words: Iterable[str], sentence: str, context: str, rarity: Rarity | No
         weight = rarity.weight(key) if rarity else 1.0
         total += weight
         same = same_event(word)
-        score += weight if same & own else weight / 2 if same & around else 0.0
+        if same & own or measured_in(word, sentence):
+            score += weight
+        elif same & around or measured_in(word, context):
+            score += weight / 2
     return score / total if total else 0.0
 
 

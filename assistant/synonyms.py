@@ -8,6 +8,7 @@ the other way round: a count of employees is not a count of all the people invol
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from assistant.text import stem
@@ -53,3 +54,20 @@ def same_event(word: str) -> frozenset[str]:
 def counted_as(head: str) -> frozenset[str]:
     """The stems a count of ``head`` may be given of: "employees" for "people"."""
     return frozenset(stem(w) for w in (head, *_COUNTED_AS.get(head, ())))
+
+
+# A measure the question names is spoken of by a value in its unit: "speed" by "400 GB/s".
+_IN_UNITS = {
+    stem(word): pattern
+    for words, pattern in (
+        ("speed bandwidth throughput", re.compile(r"\d\s*(?:[KMGT]B/s|[KMGT]bit/s|[GT]bps|GT/s)")),
+        ("power", re.compile(r"\d\s*(?:[kMG]?W|kilowatts?|megawatts?|gigawatts?)\b")),
+    )
+    for word in words.split()
+}
+
+
+def measured_in(word: str, text: str) -> bool:
+    """``text`` gives a value in the unit of the measure ``word`` names."""
+    pattern = _IN_UNITS.get(stem(word))
+    return bool(pattern and pattern.search(text))

@@ -392,3 +392,12 @@ def test_a_stated_interval_between_events_is_not_taken_for_a_premise(tmp_path: P
     )})  # fmt: skip
     answer = bot.ask("Which order, signed three days later, set out the policy that replaced it?")
     assert "14179" in answer.text and "premise" not in answer.text
+
+
+def test_a_speed_asked_for_is_found_as_a_value_in_its_unit(tmp_path: Path) -> None:
+    bot = _bot(tmp_path, {"a800.md": (
+        "# The A800\n\nThe A800 was offered in China from November 2022. Its NVLink interconnect "
+        "ran at 400 GB/s instead of the A100's 600 GB/s.\n"
+    )})  # fmt: skip
+    answer = bot.ask("How did the A800's NVLink speed compare with the A100's?")
+    assert not answer.abstained and "400 GB/s" in answer.text

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assistant.synonyms import counted_as, same_event
+from assistant.synonyms import counted_as, measured_in, same_event
 from assistant.text import stem
 
 
@@ -15,3 +15,10 @@ def test_event_words_are_alike_both_ways_in_any_form() -> None:
 def test_a_count_may_be_given_of_a_narrower_word_not_a_broader_one() -> None:
     assert stem("employees") in counted_as("people")
     assert stem("people") not in counted_as("employees")
+
+
+def test_a_measure_is_spoken_of_by_a_value_in_its_unit() -> None:
+    assert measured_in("speed", "The interconnect ran at 400 GB/s instead of 600 GB/s.")
+    assert measured_in("power", "The system draws about 559 kW.")
+    assert not measured_in("speed", "It carries 80 GB of memory.")
+    assert not measured_in("memory", "It carries 80 GB of memory.")  # not a measure listed
