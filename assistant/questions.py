@@ -27,7 +27,8 @@ _FIGURE_Q = re.compile(
     r"fraction|price|figure|amount|sum|size|number|total|value|rate|cost|valuation|threshold|count|speed|capacity|level|stake|"
     r"budget|yield|salary|salaries|fine|penalty|revenue|profit|income|spending|investment|"
     r"funding|loss|margin|score|tariff|headcount|area|bandwidth|density)\b|"
-    r"\bwhat\s+was\s+the\s+(?:size|value|price|cost|total|amount)\b",
+    r"\bwhat\s+was\s+the\s+(?:size|value|price|cost|total|amount)\b|"
+    r"\bwhat\s+(?:does|did|do|will|would)\s+(?:[\w\-']+\s+){1,4}?(?:charge|cost|pay)\b",
     re.I,
 )
 _NAME_Q = re.compile(
@@ -177,7 +178,8 @@ def asked(question: str, context: str = "") -> Asked:
 _MONEY_Q = re.compile(
     r"(?<!by )\bhow much\s+(?:money|funding|capital|cash)\b|(?<!by )\bhow much\b[^?]*?\b(?:"
     r"invest|invested|spend|spent|pay|paid|cost|raise|raised|earn|earned|charge|charged|lend|lent|"
-    r"borrow|borrowed|worth|pledge|pledged|commit|committed)\b",
+    r"borrow|borrowed|worth|pledge|pledged|commit|committed)\b|"
+    r"\bwhat\s+(?:does|did|do|will|would)\s+(?:[\w\-']+\s+){1,4}?(?:charge|cost|pay)\b",
     re.I,
 )
 _MONEY_HEADS = frozenset(

@@ -20,6 +20,8 @@ from assistant.questions import answer_fit, asked, counts
         ("How many of them had Chinese companies ordered?", "figure", "", ""),
         ("How many NPC deputies voted for the plan?", "figure", "", "deputies"),
         ("What budget did the safety institute receive?", "figure", "money", "budget"),
+        ("What does DeepSeek charge per million input tokens?", "figure", "money", ""),
+        ("What did Nvidia pay for the licence?", "figure", "money", ""),
         ("When did the rule take effect?", "date", "", ""),
         ("Which company built the CPM models?", "name", "", ""),
     ],
