@@ -45,7 +45,10 @@ _MONTHS = "January|February|March|April|May|June|July|August|September|October|N
 _MONTH_NAMES = frozenset(_MONTHS.split("|"))
 _STATED_DATE = re.compile(rf"\b(?:(?:{_MONTHS})\s+)?(?:19|20)\d\d\b")
 # An amount a question states: money, or a count in millions and up ("671 billion parameters").
-_STATED_AMOUNT = re.compile(rf"{MONEY.pattern}|\b\d[\d.,]*\s*(?:billion|million|trillion)\b", re.I)
+# The count first, so "500 million yuan" is read as "500 million", which "RMB 500 million" states.
+_STATED_AMOUNT = re.compile(
+    rf"(?<![\d.,])\d[\d.,]*\s*(?:billion|million|trillion)\b|{MONEY.pattern}", re.I
+)
 _STATED_SPAN = re.compile(  # "for two years", "a 90-day pause"; not "three days later"
     r"\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve)[\s-]"
     r"(?:years?|months?|weeks?|days?)\b(?!\s+(?:later|earlier|after|before|ago|on)\b)",
@@ -192,7 +195,9 @@ def compose(
     if premise is None:
         premise = _contradicted(want, top, chunks)
         unnamed = _unnamed_codes(want, top, chunks[top.source], premise)
-        if premise and not unnamed and _corrects(want, top, chunks, premise, rarity):
+        if premise and not unnamed and _WHY.match(want.question):
+            # A "why" built on what the sources contradict ("on hold for two years") is
+            # corrected by its likeliest sentence, though no passage speaks of the reason asked.
             return Composition(chosen=[top], premise=premise)
         code = unnamed[0] if unnamed else ""
         return Composition(why=_why_not(want, candidates, chunks, code=code))
@@ -226,18 +231,6 @@ def _premise_if_answers(
     if _content_coverage(want, chunk, rarity) < CONTENT_FLOOR:
         return None
     return premise
-
-
-def _corrects(
-    want: Asked, top: Candidate, chunks: Sequence[Chunk], premise: str, rarity: Rarity | None
-) -> bool:
-    """A "why" question built on what the sources contradict ("on hold for two years") is
-    corrected by its likeliest sentence, though its passage never speaks of the reason asked."""
-    chunk = chunks[top.source]
-    around = f"{chunk.title} {chunk.heading} {chunk.text}"
-    return bool(_WHY.match(want.question)) and (
-        coverage(want, top.text, around, rarity, skip=premise) >= COVERAGE_FLOOR
-    )
 
 
 def _owners(want: Asked) -> list[str]:

@@ -91,9 +91,8 @@ def _keeps(rewritten: str, question: str, previous: str) -> bool:
     if own and kept < max(1, (len(own) + 1) // 2):
         return False
     subject = subject_of(previous)
-    added = stems(" ".join(key_terms(rewritten))) - stems(
-        question
-    )  # "it" -> "high-bandwidth memory"
+    # words the rewrite brings: "it" -> "high-bandwidth memory"
+    added = stems(" ".join(key_terms(rewritten))) - stems(question)
     return not subject or bool(stems(subject) & have) or bool(added)
 
 

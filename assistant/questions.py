@@ -81,7 +81,9 @@ _HEAD_AFTER_BE = re.compile(
 
 
 # "How many NPC deputies voted ...": with no "did" after it, the first plural names the thing.
-_HOW_MANY_PLURAL = re.compile(r"\bhow\s+many\s+((?:[\w\-]+\s+){0,2}?[a-z][\w\-]*s)\b", re.I)
+_HOW_MANY_PLURAL = re.compile(
+    rf"\bhow\s+many\s+(?!{_AUX}\b)((?:[\w\-]+\s+){{0,2}}?(?!{_AUX}\b)[a-z][\w\-]*s)\b", re.I
+)
 
 
 def _asked_phrase(question: str) -> str:
@@ -296,13 +298,13 @@ def _head(question: str) -> str:
         if word not in _GENERIC_HEAD and len(word) > 2 and not word[0].isdigit():
             # "what technical threshold": a modifier of a measure word says what kind of
             # measure, not what the figure is of
-            if word is not words[-1] and words[-1] in _GENERIC_HEAD and _ADJECTIVE.search(word):
+            if words[-1] in _GENERIC_HEAD and _ADJECTIVE.search(word):
                 return ""
             return word
     return ""
 
 
-_ADJECTIVE = re.compile(r"(?:ical|al|ive|ous|ful|ible|able|ary|ic)$")
+_ADJECTIVE = re.compile(r"(?:al|ive|ous|ful|ible|able|ic)$")
 
 
 def _main_clause(question: str) -> str:
@@ -422,7 +424,7 @@ def answer_fit(want: Asked, sentence: str) -> float:
 _MEASURED = {
     "money": re.compile(  # an amount of money, whole: "$5.6 million", "5.6 million US dollars"
         r"(?:US|HK)?[$€£¥]\s?\d[\d.,]*(?:\s*(?:billion|million|trillion)\b)?|"
-        r"\d[\d.,]*\s?(?:(?:thousand|million|billion|trillion|bn|mn|m)\s)?"
+        r"(?<![\d.,])\d[\d.,]*\s?(?:(?:thousand|million|billion|trillion|bn|mn|m)\s)?"
         r"(?:(?:US|U\.S\.|HK|Hong Kong|Singapore|Taiwan|New Taiwan)\s)?(?:[$€£¥]|yuan|renminbi|RMB|"
         r"dollars?|euros?|pounds|yen|won|rupees?|francs)\b|\b(?:yuan|RMB|USD|EUR|CNY)\s?\d[\d.,]*",
         re.I,

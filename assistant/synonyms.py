@@ -3,8 +3,9 @@ bundled embedder scores whole sentences, not one word against another.
 
 Two tables, because they are used at two strengths. Coverage (how much of the question a passage
 speaks of) counts a word's whole event group as the word: "came into force" for "took effect".
-A count asked of a word ("how many people") may be given of narrower words ("employees"), but not
-the other way round: a count of employees is not a count of all the people involved."""
+A count asked of a word ("how many people") may be given of the words the briefs count it by
+("employees"), but not always the other way round: a count of employees is not a count of all
+the people involved."""
 
 from __future__ import annotations
 

@@ -401,3 +401,12 @@ def test_a_speed_asked_for_is_found_as_a_value_in_its_unit(tmp_path: Path) -> No
     )})  # fmt: skip
     answer = bot.ask("How did the A800's NVLink speed compare with the A100's?")
     assert not answer.abstained and "400 GB/s" in answer.text
+
+
+def test_an_amount_the_sources_state_in_other_words_is_not_a_false_premise(tmp_path: Path) -> None:
+    bot = _bot(tmp_path, {"fund.md": (
+        "# The city fund\n\nIn 2024 the city fund invested RMB 500 million in chip start-ups. The "
+        "city fund is run by the city's finance bureau.\n"
+    )})  # fmt: skip
+    answer = bot.ask("When did the city fund invest 500 million yuan in chip start-ups?")
+    assert "2024" in answer.text and "premise" not in answer.text

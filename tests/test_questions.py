@@ -19,6 +19,7 @@ from assistant.questions import answer_fit, asked, counts
         ("How many kinds of equipment did it add controls on?", "figure", "", "equipment"),
         ("How many of them had Chinese companies ordered?", "figure", "", ""),
         ("How many NPC deputies voted for the plan?", "figure", "", "deputies"),
+        ("How many does Huawei ship each year?", "figure", "", ""),
         ("What budget did the safety institute receive?", "figure", "money", "budget"),
         ("What does DeepSeek charge per million input tokens?", "figure", "money", ""),
         ("What did Nvidia pay for the licence?", "figure", "money", ""),
