@@ -222,11 +222,10 @@ def _premise_if_answers(
     chunk = chunks[candidate.source]
     if _unnamed_codes(want, candidate, chunk, premise):
         return None
-    passage = f"{chunk.title} {chunk.heading} {chunk.text}"
+    passage = _whole(chunk)
     if not premise and any(not mentions(passage, n) for n in _owners(want)):
         return None  # another company's figure: "SMIC's revenue" for "CXMT's revenue"
-    around = f"{chunk.title} {chunk.heading} {chunk.text}"
-    if coverage(want, candidate.text, around, rarity, skip=premise) < COVERAGE_FLOOR:
+    if coverage(want, candidate.text, passage, rarity, skip=premise) < COVERAGE_FLOOR:
         return None
     if _content_coverage(want, chunk, rarity) < CONTENT_FLOOR:
         return None
@@ -356,6 +355,11 @@ def _side_share(
     return share(side, c.text, f"{chunk.title} {chunk.heading}", rarity)
 
 
+def _whole(chunk: Chunk) -> str:
+    """A passage with its title and heading, which name what it is about."""
+    return f"{chunk.title} {chunk.heading} {chunk.text}"
+
+
 def _in_context(c: Candidate, chunks: Sequence[Chunk]) -> str:
     chunk = chunks[c.source]
     return f"{c.text} {chunk.title} {chunk.heading}"
@@ -364,7 +368,7 @@ def _in_context(c: Candidate, chunks: Sequence[Chunk]) -> str:
 def _unknown_codes(want: Asked, chunks: Sequence[Chunk]) -> list[str]:
     """Model or chip names of the question (K9, 990Q) that no retrieved passage mentions: the
     question is about something the sources do not hold."""
-    every = " ".join(f"{c.title} {c.heading} {c.text}" for c in chunks)
+    every = " ".join(_whole(c) for c in chunks)
     codes = [n for n in want.names if _CODE.search(n)]  # "MI308 China": the code is MI308
     return [n for n in codes if not all(_names_code(every, c) for c in _code_parts(n))]
 
@@ -381,7 +385,7 @@ def _contradicted(want: Asked, best: Candidate, chunks: Sequence[Chunk]) -> str:
     roles = [n for n in premise_names(want.question, named) if not _said(best.text, n)]
     subjects = [n for n in named if bare(n) not in roles and n not in roles]
     if not subjects:  # only words say what it is about: a role name must at least appear
-        passages = [f"{c.title} {c.heading} {c.text}" for c in chunks]
+        passages = [_whole(c) for c in chunks]
         missing = [n for n in roles if not any(_said(t, n) for t in passages)]
         subjects = _subject_terms(want, best.text)
         roles = missing
@@ -392,7 +396,7 @@ def _contradicted(want: Asked, best: Candidate, chunks: Sequence[Chunk]) -> str:
     if want.kind != "date":
         stated += [m.group(0) for m in _STATED_DATE.finditer(want.question)]
     windows = _windows(chunks)
-    passages = [f"{c.title} {c.heading} {c.text}" for c in chunks]
+    passages = [_whole(c) for c in chunks]
     for name in roles:  # a month still places the role: "Alibaba cut prices in May"
         near = [*subjects, *months]
         if not any(_said(w, name) and mentions(w, s) for w in windows for s in near):

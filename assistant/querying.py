@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 
 from assistant.generation import Message
+from assistant.text import key_terms, stems
 
 _FOLLOW_UP_START = re.compile(
     r"^(and|but|also|so|then|what about|how about|and what|what else|why|how come)\b", re.I
@@ -83,8 +84,6 @@ def _keeps(rewritten: str, question: str, previous: str) -> bool:
     """A model's rewrite is used only when it keeps most of what the follow-up asks and names
     what the conversation was about, or at least adds words to it: a small model often answers,
     drops the question's words, asks the earlier question again, or returns the follow-up."""
-    from assistant.text import key_terms, stems
-
     have = stems(rewritten)
     own = [t for t in key_terms(question) if not _PRONOUN.fullmatch(t)]
     kept = sum(bool(stems(t) & have) for t in own)

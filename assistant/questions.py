@@ -21,14 +21,15 @@ _DATE_Q = re.compile(
     r"(?:date|day|month|year|time)\b|\bsince when\b|\bhow long ago\b|\bin what year\b",
     re.I,
 )
+# "What does DeepSeek charge ...?": a figure, in money.
+_WHAT_PAID = r"\bwhat\s+(?:does|did|do|will|would)\s+(?:[\w\-']+\s+){1,4}?(?:charge|cost|pay)\b"
 _FIGURE_Q = re.compile(
     r"\bhow\s+(?:much|many|big|large|long|fast|high|low|far|small|expensive|often|old)\b|"
     r"\bby how\b|\b(?:what|which)\s+(?:[\w\-']+\s+){0,4}(?:share|percentage|proportion|"
     r"fraction|price|figure|amount|sum|size|number|total|value|rate|cost|valuation|threshold|count|speed|capacity|level|stake|"
     r"budget|yield|salary|salaries|fine|penalty|revenue|profit|income|spending|investment|"
     r"funding|loss|margin|score|tariff|headcount|area|bandwidth|density)\b|"
-    r"\bwhat\s+was\s+the\s+(?:size|value|price|cost|total|amount)\b|"
-    r"\bwhat\s+(?:does|did|do|will|would)\s+(?:[\w\-']+\s+){1,4}?(?:charge|cost|pay)\b",
+    rf"\bwhat\s+was\s+the\s+(?:size|value|price|cost|total|amount)\b|{_WHAT_PAID}",
     re.I,
 )
 _NAME_Q = re.compile(
@@ -180,8 +181,7 @@ def asked(question: str, context: str = "") -> Asked:
 _MONEY_Q = re.compile(
     r"(?<!by )\bhow much\s+(?:money|funding|capital|cash)\b|(?<!by )\bhow much\b[^?]*?\b(?:"
     r"invest|invested|spend|spent|pay|paid|cost|raise|raised|earn|earned|charge|charged|lend|lent|"
-    r"borrow|borrowed|worth|pledge|pledged|commit|committed)\b|"
-    r"\bwhat\s+(?:does|did|do|will|would)\s+(?:[\w\-']+\s+){1,4}?(?:charge|cost|pay)\b",
+    rf"borrow|borrowed|worth|pledge|pledged|commit|committed)\b|{_WHAT_PAID}",
     re.I,
 )
 _MONEY_HEADS = frozenset(
@@ -441,7 +441,7 @@ MONEY = _MEASURED["money"]  # an amount of money, whole
 def counts(head: str, text: str) -> bool:
     """A number (not an amount of money) stands up to five words before the counted word: "2,048
     H800 GPUs", "eight national computing hubs"."""
-    words = _WORD.findall(_MEASURED["money"].sub(" ", _DATE_VALUE.sub(" ", text)).lower())
+    words = _WORD.findall(MONEY.sub(" ", _DATE_VALUE.sub(" ", text)).lower())
     targets = counted_as(head)
     for i, word in enumerate(words):
         if stem(word) in targets:
