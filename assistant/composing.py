@@ -40,7 +40,7 @@ MARGIN = 0.2  # further sentences must have this share of the best one's chance
 ANSWER_FLOOR = 0.05  # chance below which a sentence does not answer the question
 COVERAGE_FLOOR = 0.32  # rarity-weighted share of the question's words its passage holds
 CONTENT_FLOOR = 0.3  # ... of its words that are not names, in the answering passage (tuned so)
-_CODE = re.compile(r"[A-Za-z]+\d|\d+[A-Za-z]")  # model and chip names: H20, K2, 990Q, 9000S
+_CODE = re.compile(r"[A-Za-z]+-?\d|\d+[A-Za-z]")  # model and chip names: H20, K2, 990Q, GLM-4
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 _MONTH_NAMES = frozenset(_MONTHS.split("|"))
 _STATED_DATE = re.compile(rf"\b(?:(?:{_MONTHS})\s+)?(?:19|20)\d\d\b")
@@ -90,7 +90,8 @@ class Candidate:
 class Composition:
     chosen: list[Candidate] = field(default_factory=list)
     why: str = ""  # set when no sentence answers the question
-    premise: str = ""  # a name or year of the question the sources contradict
+    premise: str = ""  # a name or year of the question the sources contradict (set on a
+    # declined composition too, when its likeliest sentence contradicts one)
 
 
 def clean(sentence: str) -> str:
@@ -98,7 +99,8 @@ def clean(sentence: str) -> str:
     date, which is what the rest of a timeline entry happened on ("**31 March 2025:** ...")."""
     label = _LABEL.match(sentence)
     dated = label is not None and _STATED_DATE.search(label.group(0)) is not None
-    body = sentence if dated else _LABEL.sub("", sentence)
+    whole = label is not None and not sentence[label.end() :].strip()  # "**128K context.**"
+    body = sentence if dated or whole else _LABEL.sub("", sentence)
     text = " ".join(body.replace("**", "").lstrip("-*• ").split())
     return text.rstrip(".;:").strip()
 
@@ -111,7 +113,9 @@ def passage_sentences(chunks: Sequence[Chunk]) -> list[tuple[int, str]]:
         for raw in split_sentences(chunk.text):
             text = clean(raw)
             heading = raw.lstrip().startswith("#")
-            if len(text.split()) >= 4 and not heading and not _NOT_AN_ANSWER.search(text):
+            words = len(text.split())
+            long_enough = words >= 4 or (words == 3 and bool(numbers(text)))  # "128K-token ..."
+            if long_enough and not heading and not _NOT_AN_ANSWER.search(text):
                 found.append((i, text))
     return found
 
@@ -200,13 +204,18 @@ def compose(
             # corrected by its likeliest sentence, though no passage speaks of the reason asked.
             return Composition(chosen=[top], premise=premise)
         code = unnamed[0] if unnamed else ""
-        return Composition(why=_why_not(want, candidates, chunks, code=code))
+        # the premise is kept: the question asked without it may still be answered
+        return Composition(why=_why_not(want, candidates, chunks, code=code), premise=premise)
     chosen = [best]
     floor = best.relevance * MARGIN
     for c in candidates:
         if len(chosen) >= MAX_SENTENCES or c.relevance < floor:
             break
-        if (c.typed or want.kind == "fact") and (not want.comparison or _adds(want, chosen, c)):
+        if (
+            (c.typed or want.kind == "fact")
+            and (not want.comparison or _adds(want, chosen, c))
+            and not _unnamed_codes(want, c, chunks[c.source], premise)  # not a sibling's
+        ):
             _add(chosen, c)
     if want.comparison:
         _cover_both_sides(want, candidates, chunks, chosen, floor * 0.85, rarity, per_side)
@@ -456,7 +465,13 @@ def _unnamed_codes(want: Asked, best: Candidate, chunk: Chunk, premise: str) -> 
     before = text[max(0, at - 240) : at] if at > 0 else ""
     context = f"{chunk.title} {chunk.heading} {before} {best.text}"
     codes = [n for n in want.names if _CODE.search(n) and n != premise]
-    missing = [n for n in codes if not all(_names_code(context, c) for c in _code_parts(n))]
+    missing = [
+        n for n in codes
+        if not all(
+            _names_code(context, c) and not _sibling_first(best.text, c, want.kind == "date")
+            for c in _code_parts(n)
+        )
+    ]  # fmt: skip
     for m in _VERSIONED.finditer(want.question):  # "ERNIE 5.0", "Seed 2.0 Pro"
         name, version = m.group(1), m.group(2)
         said = rf"\b{re.escape(name)}[\s\-]?v?{re.escape(version)}(?![\d.])"
@@ -466,16 +481,43 @@ def _unnamed_codes(want: Asked, best: Candidate, chunk: Chunk, premise: str) -> 
 
 
 _VERSIONED = re.compile(r"\b([A-Z][A-Za-z\-]+)\s+(\d+\.\d+)\b")
+_DATE = re.compile(
+    rf"\b\d{{1,2}}\s+(?:{_MONTHS})\b|\b(?:{_MONTHS})\b|(?<![\d.,])(?:19|20)\d\d(?!\d)"
+)
+_VALUE = re.compile(rf"(?<![A-Za-z\-.\d])\d|\b(?:{_MONTHS})\b")  # a figure or a date, not a code
+_VERSION = re.compile(r"([A-Za-z]{1,10})-?(\d+(?:\.\d+)?)")  # "Qwen3", "GLM-4.5", "V3", "H800"
 
 
 def _code_parts(name: str) -> list[str]:
-    """ "DeepSeek-V2" -> ["V2"], "A100 GPUs" -> ["A100"]: the part that tells siblings apart."""
-    return [w for w in re.split(r"[\s\-]+", name) if _CODE.search(w)]
+    """ "DeepSeek-V2" -> ["V2"], "A100 GPUs" -> ["A100"]: the part that tells siblings apart;
+    "GLM-4.5", whose parts alone are no codes, is one whole."""
+    found = [w for w in re.split(r"[\s\-]+", name) if _CODE.search(w)]
+    return found or ([name] if _VERSION.fullmatch(name) else [])
 
 
 def _names_code(text: str, code: str) -> bool:
-    pattern = rf"(?<![A-Za-z0-9]){re.escape(code)}(?:s|es)?(?![A-Za-z0-9])"
+    """``code`` itself, not a point release of it: "Qwen3.5" does not name Qwen3."""
+    pattern = rf"(?<![A-Za-z0-9]){re.escape(code)}(?:s|es)?(?![A-Za-z0-9]|\.\d)"
     return bool(re.search(pattern, text, re.I))
+
+
+def _sibling_first(sentence: str, code: str, dates: bool = False) -> bool:
+    """Every figure and date of the sentence (with ``dates``, every date) is another version's:
+    each follows a mention of a sibling ("Qwen3.5" or "Qwen2" for Qwen3, "GLM-4" for GLM-4.5)
+    with no mention of ``code`` between ("launched Qwen3.5 on 16 February 2026, ten months
+    after Qwen3"). A value before any version is named is the passage's subject's ("36
+    trillion tokens, double the 18 trillion of Qwen2.5")."""
+    parts = _VERSION.fullmatch(code)
+    if parts is None:
+        return False
+    prefix, version = parts.groups()
+    family = rf"(?<![A-Za-z0-9]){re.escape(prefix)}-?(\d+(?:\.\d+)?)(?![\d.]*\d)"
+    named = [(m.end(), m.group(1)) for m in re.finditer(family, sentence, re.I)]
+    values = [m.start() for m in (_DATE if dates else _VALUE).finditer(sentence)]
+    if not named or not values:
+        return False
+    owners = [next((v for end, v in reversed(named) if end <= at), None) for at in values]
+    return all(owner is not None and owner != version for owner in owners)
 
 
 def _why_not(

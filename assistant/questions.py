@@ -65,7 +65,8 @@ _QUANTITY = re.compile(
     r"(?<![A-Za-z:\-\d.,])\d+(?:[.,]\d+)*"
     r"(?:[KMB]\b|(?:[KMGTP]B|nm|[kMG]?W|GHz|TFLOPS|PFLOPS)\b|(?![A-Za-z\d]))"  # "6GB", "7nm"
 )
-_NAME_VALUE = re.compile(r"\b[A-Z][A-Za-z0-9&\-]*[A-Za-z0-9]|\b[A-Z]{2,}\b")
+# "Qwen2.5" and "V3.1" are names whole: without the point release they name another model.
+_NAME_VALUE = re.compile(r"\b[A-Z][A-Za-z0-9&\-]*[A-Za-z0-9](?:\.\d+)*|\b[A-Z]{2,}\b")
 _AUX = r"(?:did|does|do|was|were|is|are|had|has|have|will|would|could|can|should|must)"
 _HEAD = re.compile(
     rf"\b(?:how\s+(?:many|much)|^\s*(?:and\s+)?(?:under\s+|in\s+|on\s+|at\s+|by\s+)?"
@@ -342,6 +343,20 @@ def premise_names(question: str, names: Sequence[str]) -> list[str]:
     return found
 
 
+def without(question: str, premise: str) -> str:
+    """``question`` with a premise the sources contradict taken out, with its preposition or
+    possessive: "When did Tencent release Qwen3?" -> "When did release Qwen3?", which searches
+    and scores like the question about Qwen3 alone."""
+    said = re.escape(premise)
+    dropped = re.sub(
+        rf"(?:\b(?:in|of|for|from|since|by|at|on|until)\s+)?(?<![\w$€£¥]){said}(?:['’]s)?(?!\w)",
+        " ",
+        question,
+    )
+    text = re.sub(r"\s+([?,.;:])", r"\1", " ".join(dropped.split()))
+    return re.sub(r"[,;:]+(?=\?|$)", "", text)
+
+
 def names_in(text: str) -> list[str]:
     """Capitalised words and codes, leaving out the first word of a sentence when it is only a
     question or sentence opener."""
@@ -382,7 +397,12 @@ def answers_kind(want: Asked, sentence: str) -> bool:
     return True
 
 
-_AS_OF = re.compile(rf"\bas of\s+(?:{_DATE_VALUE.pattern})|\(see `[^`]*`\)|`[^`]*`", re.I)
+# Dates that are not the answer's: "as of 2025", a file name, a brief's own coverage limit
+# ("releases after September 2025 are not covered").
+_AS_OF = re.compile(
+    rf"\bas of\s+(?:{_DATE_VALUE.pattern})|\(see `[^`]*`\)|`[^`]*`|[^;.]*\bnot covered\b[^;.]*",
+    re.I,
+)
 _FULL_DATE = re.compile(rf"\b(?:\d{{1,2}}\s+{_MONTH}|{_MONTH}\.?\s+\d{{1,2}}\b)", re.I)
 _UNIT = re.compile(
     r"[$€£¥%]|\b(?:HK\$|US\$|yuan|dollars?|euros?|billion|million|trillion|thousand|GB|TB|"
@@ -470,4 +490,6 @@ def mentions(text: str, name: str) -> bool:
     """``name`` (or a usual other name for it) appears in ``text``."""
     lowered = text.lower()
     options = (name.lower(), *ALIASES.get(name.lower(), ()))
-    return any(re.search(rf"(?<![a-z0-9]){re.escape(o)}(?![a-z0-9])", lowered) for o in options)
+    # "qwen3.5" does not mention Qwen3: a point release is another model
+    said = (rf"(?<![a-z0-9]){re.escape(o)}(?![a-z0-9]|\.\d)" for o in options)
+    return any(re.search(pattern, lowered) for pattern in said)

@@ -17,7 +17,8 @@ _ABBREVIATIONS = frozenset(
 _TITLE = frozenset("mr mrs ms dr st jr sr vs cf approx al e.g i.e".split())  # never end a sentence
 _NUMBERED = frozenset("no nos fig figs p pp vol art sec".split())  # not before a number: "No. 6"
 _INITIALISM = re.compile(r"^(?:[a-z]\.)+[a-z]$")  # "H.R. 4346" (a bill number)
-_TERM = re.compile(r"[A-Za-z][A-Za-z0-9\-]+|\d+")
+# "qwen2.5" is one term: it names another model than qwen2
+_TERM = re.compile(r"[A-Za-z][A-Za-z0-9\-]+(?:\.\d+)*|\d+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _STEMMED = re.compile(r"[a-z0-9][a-z0-9\-\.]*[a-z0-9]|[a-z0-9]")
 _STOP = frozenset(

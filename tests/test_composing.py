@@ -3,7 +3,7 @@ or an index (the candidates' chances are given)."""
 
 from __future__ import annotations
 
-from assistant.composing import Candidate, compose
+from assistant.composing import Candidate, compose, passage_sentences
 from assistant.questions import asked
 from assistant.records import Chunk
 
@@ -71,3 +71,25 @@ def test_each_side_of_a_comparison_gets_its_own_fact_not_the_other_side_s_again(
     composed = compose(want, candidates, [JAPAN, DUTCH], per_side=[japan, dutch])
     said = " ".join(c.text for c in composed.chosen)
     assert "23 July 2023" in said and "1 September 2023" in said
+
+
+QWEN = _chunk(
+    0, "Alibaba's Qwen models",
+    "Alibaba launched Qwen3.5 on 16 February 2026, ten months after Qwen3. Alibaba released "
+    "Qwen3 on 29 April 2025 with eight open models.",
+)  # fmt: skip
+
+
+def test_a_point_release_s_date_does_not_answer_for_its_base_model() -> None:
+    later, own = (s.rstrip(".") for s in QWEN.text.split(". "))
+    candidates = [_candidate(0, later, 0.60), _candidate(0, own, 0.40)]
+    composed = compose(asked("When did Alibaba release Qwen3?"), candidates, [QWEN])
+    said = [c.text for c in composed.chosen]
+    assert said == [own]  # neither leading nor following
+    asked_later = compose(asked("When did Alibaba launch Qwen3.5?"), candidates, [QWEN])
+    assert asked_later.chosen[0].text == later
+
+
+def test_a_list_item_that_is_all_bold_is_a_fact_and_a_short_one_with_a_figure_counts() -> None:
+    chunk = _chunk(0, "DeepSeek-V3", "- **128K-token context window.**\n- **Open weights.**\n")
+    assert [s for _, s in passage_sentences([chunk])] == ["128K-token context window"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.questions import answer_fit, asked, counts
+from assistant.questions import answer_fit, asked, counts, mentions, names_in, without
 
 
 @pytest.mark.parametrize(
@@ -49,3 +49,28 @@ def test_a_figure_written_with_its_unit_joined_on_answers_a_how_much_question() 
     assert answer_fit(want, "With INT4 it needed only about 6GB of GPU memory.") > 0
     assert answer_fit(want, "The 7nm chip draws 700W.") > 0
     assert answer_fit(want, "It ran on the H800 and the A100.") == 0  # names, not figures
+
+
+def test_a_point_release_is_a_name_of_its_own_and_not_a_mention_of_its_base() -> None:
+    assert names_in("How many tokens did Qwen2.5 use, and what did DeepSeek-V3.1 add?") == [
+        "Qwen2.5", "DeepSeek-V3.1",
+    ]  # fmt: skip
+    assert not mentions("Alibaba launched Qwen3.5 in February 2026.", "Qwen3")
+    assert mentions("Alibaba released Qwen3, then Qwen3.5.", "Qwen3")
+    assert mentions("It ran Qwen3-235B-A22B.", "Qwen3")  # a size of Qwen3 is still Qwen3
+
+
+def test_a_brief_s_own_coverage_limit_is_not_a_date_that_answers() -> None:
+    want = asked("When did Alibaba release Qwen3?")
+    status = "The models stayed open; releases after September 2025 are not covered"
+    assert answer_fit(want, status) == 0
+    assert answer_fit(want, "Alibaba released Qwen3 on April 29, 2025") > 0
+
+
+def test_a_premise_is_taken_out_of_the_question_with_its_preposition_or_possessive() -> None:
+    assert without("When did Tencent release Qwen3?", "Tencent") == "When did release Qwen3?"
+    assert without("How many tokens was DeepSeek's 2019 V3 trained on?", "2019") == (
+        "How many tokens was DeepSeek's V3 trained on?"
+    )
+    assert without("How much did Meta's Stargate plan?", "Meta") == "How much did Stargate plan?"
+    assert without("Why was it paused for two years?", "two years") == "Why was it paused?"
