@@ -187,7 +187,7 @@ def compose(
     named = [n for n in want.names if not generic(n) and mentions(_in_context(top, chunks), n)]
     tried = (
         c for c in answering
-        if c is top
+        if (c is top and (not want.counted or _counts_of(want, c)))
         or (
             c.relevance >= top.relevance * MARGIN
             and (not want.head or given(want.head, c.text))
@@ -220,6 +220,12 @@ def compose(
     if want.comparison:
         _cover_both_sides(want, candidates, chunks, chosen, floor * 0.85, rarity, per_side)
     return Composition(chosen=chosen, premise=premise)
+
+
+def _counts_of(want: Asked, c: Candidate) -> bool:
+    """A "how many" answer counts what is asked ("19 shareholders"), or is a table row, whose
+    figures stand in cells beside the word."""
+    return counts(want.head, c.text) or c.text.count("|") >= 2
 
 
 def _premise_if_answers(

@@ -461,12 +461,14 @@ MONEY = _MEASURED["money"]  # an amount of money, whole
 def counts(head: str, text: str) -> bool:
     """A number (not an amount of money) stands up to five words before the counted word: "2,048
     H800 GPUs", "eight national computing hubs"."""
-    words = _WORD.findall(MONEY.sub(" ", _DATE_VALUE.sub(" ", text)).lower())
+    words = _WORD_OR_BREAK.findall(MONEY.sub(" ", _DATE_VALUE.sub(" ", text)).lower())
     targets = counted_as(head)
     for i, word in enumerate(words):
         if stem(word) in targets:
             before = words[max(0, i - 5) : i]
-            if any(w[0].isdigit() or w in _COUNT_WORDS for w in before):
+            # not across a clause: "(Supplement No. 6 to Part 740) and approved OSAT companies"
+            cut = max((j + 1 for j, w in enumerate(before) if w in _CLAUSE_BREAK), default=0)
+            if any(w[0].isdigit() or w in _COUNT_WORDS for w in before[cut:]):
                 return True
     return False
 
@@ -484,6 +486,8 @@ def head_in(head: str, text: str) -> bool:
 
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9\-\.]*[a-z0-9]|[a-z0-9]")
+_WORD_OR_BREAK = re.compile(rf"{_WORD.pattern}|[();:]")
+_CLAUSE_BREAK = frozenset("( ) ; :".split())  # not "and": "201 languages and dialects"
 
 
 def mentions(text: str, name: str) -> bool:

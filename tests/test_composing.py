@@ -93,3 +93,19 @@ def test_a_point_release_s_date_does_not_answer_for_its_base_model() -> None:
 def test_a_list_item_that_is_all_bold_is_a_fact_and_a_short_one_with_a_figure_counts() -> None:
     chunk = _chunk(0, "DeepSeek-V3", "- **128K-token context window.**\n- **Open weights.**\n")
     assert [s for _, s in passage_sentences([chunk])] == ["128K-token context window"]
+
+
+FUND = _chunk(
+    0, "The city chip fund",
+    "The city chip fund (set up under Article 12) and its shareholders meet once a year. The city "
+    "chip fund has 19 shareholders.",
+)  # fmt: skip
+
+
+def test_a_how_many_answer_is_led_by_a_sentence_that_counts_what_is_asked() -> None:
+    meeting, count = (s.rstrip(".") for s in FUND.text.split(". "))
+    candidates = [_candidate(0, meeting, 0.60), _candidate(0, count, 0.40)]
+    composed = compose(
+        asked("How many shareholders does the city chip fund have?"), candidates, [FUND]
+    )
+    assert composed.chosen[0].text == count

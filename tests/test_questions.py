@@ -74,3 +74,8 @@ def test_a_premise_is_taken_out_of_the_question_with_its_preposition_or_possessi
     )
     assert without("How much did Meta's Stargate plan?", "Meta") == "How much did Stargate plan?"
     assert without("Why was it paused for two years?", "two years") == "Why was it paused?"
+
+
+def test_a_count_does_not_reach_across_a_bracket_to_the_counted_word() -> None:
+    assert not counts("companies", "designers (Supplement No. 6 to Part 740) and OSAT companies")
+    assert counts("dialects", "Qwen3.5 supports 201 languages and dialects")
