@@ -242,9 +242,39 @@ def _premise_if_answers(
         return None  # another company's figure: "SMIC's revenue" for "CXMT's revenue"
     if coverage(want, candidate.text, passage, rarity, skip=premise) < COVERAGE_FLOOR:
         return None
+    if not premise and _other_stage(want, candidate, chunk):
+        return None  # the date of the announcement is not the date it closed or took effect
     if _content_coverage(want, chunk, rarity) < CONTENT_FLOOR:
         return None
     return premise
+
+
+# Stages of an event a date question may ask for; a sentence about another stage (the deal
+# announced, not closed) does not give its date.
+_STAGES = tuple(
+    frozenset(_stem(w) for w in group.split())
+    for group in (
+        "close closed closing complete completed completion finalise finalised finalize finalized",
+        "found founded establish established",
+        "begin began begun beginning start started commence commenced open opens opened available",
+        "effect effective force",
+    )
+)
+
+
+def _other_stage(want: Asked, candidate: Candidate, chunk: Chunk) -> bool:
+    if want.kind != "date":
+        return False
+    asked_stems = _stems(want.question)
+    said = _stems(f"{_before(candidate, chunk)} {candidate.text}")
+    return any(stage & asked_stems and not stage & said for stage in _STAGES)
+
+
+def _before(candidate: Candidate, chunk: Chunk) -> str:
+    """The sentence before ``candidate`` in its passage, which may say what it is about."""
+    text = clean(chunk.text)
+    at = text.find(candidate.text[:40])
+    return text[max(0, at - 240) : at] if at > 0 else ""
 
 
 def _owners(want: Asked) -> list[str]:

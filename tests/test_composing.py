@@ -109,3 +109,21 @@ def test_a_how_many_answer_is_led_by_a_sentence_that_counts_what_is_asked() -> N
         asked("How many shareholders does the city chip fund have?"), candidates, [FUND]
     )
     assert composed.chosen[0].text == count
+
+
+DEAL = _chunk(
+    0, "Meta and Manus",
+    "On 29 December 2025 Meta said it would buy Manus, the agent start-up, for its agent work.",
+)  # fmt: skip
+
+
+def test_the_date_of_one_stage_of_an_event_does_not_answer_for_another() -> None:
+    said = [_candidate(0, DEAL.text.rstrip("."), 0.60)]
+    assert not compose(
+        asked("On what date did Meta's purchase of Manus close?"), said, [DEAL]
+    ).chosen
+    assert not compose(asked("When did Meta's purchase of Manus take effect?"), said, [DEAL]).chosen
+    assert compose(asked("When did Meta say it would buy Manus?"), said, [DEAL]).chosen
+    opens = _chunk(1, "ERNIE Bot", "On 31 August 2023 ERNIE Bot opened to the public in China.")
+    started = [_candidate(0, opens.text.rstrip("."), 0.60)]
+    assert compose(asked("When could the public start using ERNIE Bot?"), started, [opens]).chosen
