@@ -19,16 +19,16 @@ from tests.conftest import REPO
 # improves; never lower it without saying why.
 RECALL_AT_5_FLOOR = 0.92
 ABSTENTION_FLOOR = 0.90
-# Answers (extractive, sentences chosen by the fitted selector), measured at 0.801 right over
-# all 317 answerable questions, 43 of the 60 on-topic unanswerable questions declined, 0.908
-# abstention accuracy overall, 41 of 50 false premises corrected (with the right fact), 19
-# answerable questions wrongly declined (0.060), and one true premise taken for a false one.
-# (At the previous stop: 0.770, 41 of 60, 0.880, 40 of 50, 0.088 and one.)
-ANSWER_RIGHT_FLOOR = 0.78
-ON_TOPIC_ABSTAINED_FLOOR = 0.70
-ANSWER_ABSTENTION_FLOOR = 0.89
-PREMISES_CORRECTED_FLOOR = 0.80
-WRONGLY_DECLINED_CEILING = 0.08
+# Answers (extractive, sentences chosen by the fitted selector), measured at 0.823 right over
+# all 317 answerable questions, 46 of the 60 on-topic unanswerable questions declined, 0.920
+# abstention accuracy overall, 42 of 50 false premises corrected (with the right fact), 17
+# answerable questions wrongly declined (0.054), and one true premise taken for a false one.
+# (At the previous stop: 0.801, 43 of 60, 0.908, 41 of 50, 0.060 and one.)
+ANSWER_RIGHT_FLOOR = 0.80
+ON_TOPIC_ABSTAINED_FLOOR = 0.74
+ANSWER_ABSTENTION_FLOOR = 0.90
+PREMISES_CORRECTED_FLOOR = 0.82
+WRONGLY_DECLINED_CEILING = 0.07
 FALSE_CORRECTIONS_CEILING = 2
 
 pytestmark = pytest.mark.e2e
