@@ -39,7 +39,7 @@ from assistant.records import (
 )
 from assistant.retrieval import Retriever, SearchResult, cap_per_document
 from assistant.sanitizing import is_instruction, unlink
-from assistant.selecting import Rarity
+from assistant.selecting import Rarity, generic
 
 COMPOSE_K = 10
 SAME_SOURCE_EXTRA = 5
@@ -65,8 +65,8 @@ def retrieve(request: Request, retriever: Retriever, model: ChatModel) -> tuple[
 
     query = standalone(request.question, request.history, rewrite)
     filters = request.filters
-    # The composer reads more passages than the prompt gets: the answer is in the top ten far
-    # more often than in the top five, and sentences are cheap to score.
+    # The composer reads more passages than the prompt gets (see ``_search``): the answer is in
+    # the top ten far more often than in the top five, and sentences are cheap to score.
     prompted = request.k or retriever.settings.k
     wanted = max(prompted, COMPOSE_K)
     found = _search(retriever, query, prompted, wanted, filters)
@@ -88,7 +88,8 @@ def _search(
     """The prompt's passages with at most ``per_document`` from one source, then the best of
     the rest, whatever their source: a question squarely about one brief has its answer in that
     brief's fifth or sixth best passage more often than in another brief's first."""
-    every = retriever.search(query, retriever.settings.candidates, filters, per_document=10**6)
+    deep = wanted + SAME_SOURCE_EXTRA
+    every = retriever.search(query, deep, filters, per_document=deep)  # uncapped
     first = cap_per_document(every.hits, retriever.settings.per_document)[:prompted]
     taken = {h.chunk.id for h in first}
     rest = [h for h in every.hits if h.chunk.id not in taken]
@@ -166,6 +167,8 @@ def _past_premise(
     hold the answer. The first composition stands when the second finds nothing."""
     premise = composition.premise
     question, search = without(request.question, premise), without(query, premise)
+    if search == query or not any(not generic(n) for n in asked(question).names):
+        return composition, chunks  # the same search, or a question left about nothing named
     prompted = request.k or retriever.settings.k
     found = _search(retriever, search, prompted, max(prompted, COMPOSE_K), request.filters)
     if not found.relevant:

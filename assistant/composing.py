@@ -90,16 +90,19 @@ class Candidate:
 class Composition:
     chosen: list[Candidate] = field(default_factory=list)
     why: str = ""  # set when no sentence answers the question
-    premise: str = ""  # a name or year of the question the sources contradict (set on a
-    # declined composition too, when its likeliest sentence contradicts one)
+    # a name or year of the question the sources contradict, also when declining
+    premise: str = ""
 
 
 def clean(sentence: str) -> str:
     """A sentence without its Markdown; a bold label is dropped ("**Size.** ") unless it is a
-    date, which is what the rest of a timeline entry happened on ("**31 March 2025:** ...")."""
+    date, which is what the rest of a timeline entry happened on ("**31 March 2025:** ..."), or
+    a whole item of its own."""
     label = _LABEL.match(sentence)
-    dated = label is not None and _STATED_DATE.search(label.group(0)) is not None
-    whole = label is not None and not sentence[label.end() :].strip()  # "**128K context.**"
+    alone = label is not None and not sentence[label.end() :].strip()
+    dated = label is not None and not alone and _STATED_DATE.search(label.group(0)) is not None
+    # "**128K-token context window.**" is the fact; "**Chips used:**" only leads in to one
+    whole = label is not None and alone and ".**" in label.group(0)
     body = sentence if dated or whole else _LABEL.sub("", sentence)
     text = " ".join(body.replace("**", "").lstrip("-*• ").split())
     return text.rstrip(".;:").strip()
@@ -255,8 +258,9 @@ _STAGES = tuple(
     frozenset(_stem(w) for w in group.split())
     for group in (
         "close closed closing complete completed completion finalise finalised finalize finalized",
-        "found founded establish established",
-        "begin began begun beginning start started commence commenced open opens opened available",
+        # founding is a beginning ("When did DeepSeek start?" is answered by "was founded")
+        "begin began begun beginning start started commence commenced open opens opened available "
+        "found founded establish established release released launch launched",
         "effect effective force",
     )
 )
@@ -271,7 +275,8 @@ def _other_stage(want: Asked, candidate: Candidate, chunk: Chunk) -> bool:
 
 
 def _before(candidate: Candidate, chunk: Chunk) -> str:
-    """The sentence before ``candidate`` in its passage, which may say what it is about."""
+    """Up to 240 characters of the passage before ``candidate`` (about a sentence), which may
+    say what it is about."""
     text = clean(chunk.text)
     at = text.find(candidate.text[:40])
     return text[max(0, at - 240) : at] if at > 0 else ""
@@ -496,10 +501,7 @@ def _unnamed_codes(want: Asked, best: Candidate, chunk: Chunk, premise: str) -> 
     (V3's GPUs for a question about V2's) is not the answer."""
     if want.comparison or want.kind == "fact":
         return []
-    text = clean(chunk.text)
-    at = text.find(best.text[:40])
-    before = text[max(0, at - 240) : at] if at > 0 else ""
-    context = f"{chunk.title} {chunk.heading} {before} {best.text}"
+    context = f"{chunk.title} {chunk.heading} {_before(best, chunk)} {best.text}"
     codes = [n for n in want.names if _CODE.search(n) and n != premise]
     missing = [
         n for n in codes
@@ -517,6 +519,7 @@ def _unnamed_codes(want: Asked, best: Candidate, chunk: Chunk, premise: str) -> 
 
 
 _VERSIONED = re.compile(r"\b([A-Z][A-Za-z\-]+)\s+(\d+\.\d+)\b")
+_ASIDE = re.compile(r"\([^()]*\)")
 _DATE = re.compile(
     rf"\b\d{{1,2}}\s+(?:{_MONTHS})\b|\b(?:{_MONTHS})\b|(?<![\d.,])(?:19|20)\d\d(?!\d)"
 )
@@ -526,9 +529,12 @@ _VERSION = re.compile(r"([A-Za-z]{1,10})-?(\d+(?:\.\d+)?)")  # "Qwen3", "GLM-4.5
 
 def _code_parts(name: str) -> list[str]:
     """ "DeepSeek-V2" -> ["V2"], "A100 GPUs" -> ["A100"]: the part that tells siblings apart;
-    "GLM-4.5", whose parts alone are no codes, is one whole."""
-    found = [w for w in re.split(r"[\s\-]+", name) if _CODE.search(w)]
-    return found or ([name] if _VERSION.fullmatch(name) else [])
+    "GLM-4.5", whose parts alone are no codes, is one whole ("GLM-4.5 Air" -> ["GLM-4.5"])."""
+    found = []
+    for word in name.split():
+        parts = [w for w in word.split("-") if _CODE.search(w)]
+        found += parts or ([word] if _VERSION.fullmatch(word) else [])
+    return found
 
 
 def _names_code(text: str, code: str) -> bool:
@@ -547,6 +553,7 @@ def _sibling_first(sentence: str, code: str, dates: bool = False) -> bool:
     if parts is None:
         return False
     prefix, version = parts.groups()
+    sentence = _ASIDE.sub(" ", sentence)  # "Qwen3 (the successor of Qwen2.5) was released ..."
     family = rf"(?<![A-Za-z0-9]){re.escape(prefix)}-?(\d+(?:\.\d+)?)(?![\d.]*\d)"
     named = [(m.end(), m.group(1)) for m in re.finditer(family, sentence, re.I)]
     values = [m.start() for m in (_DATE if dates else _VALUE).finditer(sentence)]

@@ -349,11 +349,15 @@ def without(question: str, premise: str) -> str:
     and scores like the question about Qwen3 alone."""
     said = re.escape(premise)
     dropped = re.sub(
-        rf"(?:\b(?:in|of|for|from|since|by|at|on|until)\s+)?(?<![\w$€£¥]){said}(?:['’]s)?(?!\w)",
+        rf"(?:\b(?:in|of|for|from|since|by|at|on|until)\s+)?(?<![\w$€£¥]){said}(?:['’]s)?"
+        r"(?![\w\-]|\.\d)",
         " ",
         question,
     )
+    dropped = re.sub(r"\(\s*(?:not\s*)?\)", " ", dropped)  # "(not SMIC)" without SMIC
     text = re.sub(r"\s+([?,.;:])", r"\1", " ".join(dropped.split()))
+    text = re.sub(r"([,;:])[,;:]+", r"\1", text)
+    text = re.sub(r"\b(did|was|is|does|were|are)[,;:]", r"\1", text)  # "When did, not X, ..."
     return re.sub(r"[,;:]+(?=\?|$)", "", text)
 
 
@@ -400,7 +404,8 @@ def answers_kind(want: Asked, sentence: str) -> bool:
 # Dates that are not the answer's: "as of 2025", a file name, a brief's own coverage limit
 # ("releases after September 2025 are not covered").
 _AS_OF = re.compile(
-    rf"\bas of\s+(?:{_DATE_VALUE.pattern})|\(see `[^`]*`\)|`[^`]*`|[^;.]*\bnot covered\b[^;.]*",
+    rf"\bas of\s+(?:{_DATE_VALUE.pattern})|\(see `[^`]*`\)|`[^`]*`|"
+    rf"\b(?:after|since|beyond|from)\s+(?:{_DATE_VALUE.pattern})[^;.]{{0,60}}?\bnot covered\b",
     re.I,
 )
 _FULL_DATE = re.compile(rf"\b(?:\d{{1,2}}\s+{_MONTH}|{_MONTH}\.?\s+\d{{1,2}}\b)", re.I)
@@ -459,14 +464,15 @@ MONEY = _MEASURED["money"]  # an amount of money, whole
 
 
 def counts(head: str, text: str) -> bool:
-    """A number (not an amount of money) stands up to five words before the counted word: "2,048
-    H800 GPUs", "eight national computing hubs"."""
-    words = _WORD_OR_BREAK.findall(MONEY.sub(" ", _DATE_VALUE.sub(" ", text)).lower())
+    """A number (not an amount of money) stands up to five words before the counted word, in the
+    same clause and not in brackets: "2,048 H800 GPUs", "eight national computing hubs"."""
+    unbracketed = re.sub(r"\([^()]*\)", " ", text)  # "2,048 (H800) GPUs"; "(Part 740) and ..."
+    words = _WORD_OR_BREAK.findall(MONEY.sub(" ", _DATE_VALUE.sub(" ", unbracketed)).lower())
     targets = counted_as(head)
     for i, word in enumerate(words):
         if stem(word) in targets:
             before = words[max(0, i - 5) : i]
-            # not across a clause: "(Supplement No. 6 to Part 740) and approved OSAT companies"
+            # not across a clause: "Part 740: approved OSAT companies"
             cut = max((j + 1 for j, w in enumerate(before) if w in _CLAUSE_BREAK), default=0)
             if any(w[0].isdigit() or w in _COUNT_WORDS for w in before[cut:]):
                 return True
@@ -486,8 +492,8 @@ def head_in(head: str, text: str) -> bool:
 
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9\-\.]*[a-z0-9]|[a-z0-9]")
-_WORD_OR_BREAK = re.compile(rf"{_WORD.pattern}|[();:]")
-_CLAUSE_BREAK = frozenset("( ) ; :".split())  # not "and": "201 languages and dialects"
+_WORD_OR_BREAK = re.compile(rf"{_WORD.pattern}|[;:]")
+_CLAUSE_BREAK = frozenset("; :".split())  # not "and": "201 languages and dialects"
 
 
 def mentions(text: str, name: str) -> bool:

@@ -88,10 +88,15 @@ def test_a_point_release_s_date_does_not_answer_for_its_base_model() -> None:
     assert said == [own]  # neither leading nor following
     asked_later = compose(asked("When did Alibaba launch Qwen3.5?"), candidates, [QWEN])
     assert asked_later.chosen[0].text == later
+    aside = "Qwen3 (the successor of Qwen2.5) came out on 29 April 2025"
+    assert compose(asked("When did Qwen3 come out?"), [_candidate(0, aside, 0.5)], [QWEN]).chosen
 
 
 def test_a_list_item_that_is_all_bold_is_a_fact_and_a_short_one_with_a_figure_counts() -> None:
-    chunk = _chunk(0, "DeepSeek-V3", "- **128K-token context window.**\n- **Open weights.**\n")
+    chunk = _chunk(
+        0, "DeepSeek-V3",
+        "- **128K-token context window.**\n- **Open weights.**\n- **Chips used in 2024 runs:**\n",
+    )  # fmt: skip
     assert [s for _, s in passage_sentences([chunk])] == ["128K-token context window"]
 
 
