@@ -553,9 +553,11 @@ def _sibling_first(sentence: str, code: str, dates: bool = False) -> bool:
     if parts is None:
         return False
     prefix, version = parts.groups()
-    sentence = _ASIDE.sub(" ", sentence)  # "Qwen3 (the successor of Qwen2.5) was released ..."
+    # a version in brackets is an aside ("Qwen3 (the successor of Qwen2.5) was released ..."),
+    # but a date in brackets is still a value ("GLM-4.6 (30 September 2025): an update of ...")
+    unaside = _ASIDE.sub(lambda m: " " * len(m.group(0)), sentence)
     family = rf"(?<![A-Za-z0-9]){re.escape(prefix)}-?(\d+(?:\.\d+)?)(?![\d.]*\d)"
-    named = [(m.end(), m.group(1)) for m in re.finditer(family, sentence, re.I)]
+    named = [(m.end(), m.group(1)) for m in re.finditer(family, unaside, re.I)]
     values = [m.start() for m in (_DATE if dates else _VALUE).finditer(sentence)]
     if not named or not values:
         return False

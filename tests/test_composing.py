@@ -90,6 +90,10 @@ def test_a_point_release_s_date_does_not_answer_for_its_base_model() -> None:
     assert asked_later.chosen[0].text == later
     aside = "Qwen3 (the successor of Qwen2.5) came out on 29 April 2025"
     assert compose(asked("When did Qwen3 come out?"), [_candidate(0, aside, 0.5)], [QWEN]).chosen
+    dated = "Qwen3.5 (16 February 2026): a successor of Qwen3 with more languages"
+    assert not compose(
+        asked("When did Qwen3 come out?"), [_candidate(0, dated, 0.5)], [QWEN]
+    ).chosen
 
 
 def test_a_list_item_that_is_all_bold_is_a_fact_and_a_short_one_with_a_figure_counts() -> None:
