@@ -58,9 +58,7 @@ def main(argv: list[str] | None = None) -> None:
             args.model.unlink(missing_ok=True)  # a damaged copy: made again next time
             args.model = original
             app, n_ctx = _app(args)
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((args.host, args.port))
+        sock = listening(args.host, args.port)
     except Exception as exc:  # reported to the supervisor as one line, then exit
         _tell({"error": f"{type(exc).__name__}: {exc}"}, supervised)
         sys.exit(2)
@@ -71,6 +69,16 @@ def main(argv: list[str] | None = None) -> None:
     # Nagle on and every small reply waited ~40 ms for the client's delayed ACK.
     config = uvicorn.Config(app, log_level="warning", access_log=False)
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def listening(host: str, port: int) -> socket.socket:
+    """A socket that already takes connections: the supervisor connects as soon as it is told
+    the port, and a socket only bound, until uvicorn starts, refused it."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)  # connections wait in the backlog until uvicorn accepts them
+    return sock
 
 
 def _cpu_module(choice: str) -> Path:

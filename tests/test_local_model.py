@@ -270,3 +270,18 @@ def test_the_bundled_model_is_served_from_an_8_bit_copy_made_once(tmp_path: Path
     assert answer_once().strip()
     assert copies[0].stat().st_size > 1_000_000  # made again
     assert not list(folder.glob(".*.part"))
+
+
+def test_the_model_server_s_socket_takes_connections_as_soon_as_its_port_is_told() -> None:
+    # The supervisor connects the moment it reads the port; before uvicorn runs, a socket that
+    # was only bound refused that connection (a flaky "connection refused" on a fast restart).
+    import socket
+
+    from assistant.model_server import listening
+
+    sock = listening("127.0.0.1", 0)
+    try:
+        with socket.create_connection(sock.getsockname(), timeout=2):
+            pass
+    finally:
+        sock.close()
