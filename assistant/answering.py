@@ -68,8 +68,7 @@ def retrieve(request: Request, retriever: Retriever, model: ChatModel) -> tuple[
     # The composer reads more passages than the prompt gets (see ``_search``): the answer is in
     # the top ten far more often than in the top five, and sentences are cheap to score.
     prompted = request.k or retriever.settings.k
-    wanted = max(prompted, COMPOSE_K)
-    found = _search(retriever, query, prompted, wanted, filters)
+    found = _search(retriever, query, prompted, filters)
     since, until = dates_in(request.question)
     if (since or until) and not (filters.since or filters.until):
         # A date in the question is usually the event's, not the source's: sources dated then
@@ -82,23 +81,23 @@ def retrieve(request: Request, retriever: Retriever, model: ChatModel) -> tuple[
     return query, found
 
 
-def _search(
-    retriever: Retriever, query: str, prompted: int, wanted: int, filters: Filters
-) -> SearchResult:
+def _search(retriever: Retriever, query: str, prompted: int, filters: Filters) -> SearchResult:
     """The prompt's passages with at most ``per_document`` from one source, then the best of
-    the rest, whatever their source: a question squarely about one brief has its answer in that
-    brief's fifth or sixth best passage more often than in another brief's first."""
+    the rest, whatever their source, to ``COMPOSE_K`` in all: a question squarely about one
+    brief has its answer in that brief's fifth or sixth best passage more often than in another
+    brief's first."""
+    wanted = max(prompted, COMPOSE_K)
     deep = wanted + SAME_SOURCE_EXTRA
     every = retriever.search(query, deep, filters, per_document=deep)  # uncapped
     first = cap_per_document(every.hits, retriever.settings.per_document)[:prompted]
     taken = {h.chunk.id for h in first}
     rest = [h for h in every.hits if h.chunk.id not in taken]
     hits = [*first, *rest][:wanted]
-    # and a few more passages of the sources already read: their later sections often hold
-    # the date or figure the lead leaves out
+    # then those of the next few that come from sources already read: their later sections
+    # often hold the date or figure the lead leaves out
     sources = {h.chunk.source for h in hits}
     more = [h for h in rest[wanted - len(first) :] if h.chunk.source in sources]
-    return replace(every, hits=[*hits, *more[:SAME_SOURCE_EXTRA]])
+    return replace(every, hits=[*hits, *more])
 
 
 _RARITY: list[tuple[object, Rarity]] = []
@@ -167,10 +166,10 @@ def _past_premise(
     hold the answer. The first composition stands when the second finds nothing."""
     premise = composition.premise
     question, search = without(request.question, premise), without(query, premise)
-    if search == query or not any(not generic(n) for n in asked(question).names):
+    want = asked(question, follow_up_subject(request.question, request.history))
+    if search == query or not any(not generic(n) for n in want.names):
         return composition, chunks  # the same search, or a question left about nothing named
-    prompted = request.k or retriever.settings.k
-    found = _search(retriever, search, prompted, max(prompted, COMPOSE_K), request.filters)
+    found = _search(retriever, search, request.k or retriever.settings.k, request.filters)
     if not found.relevant:
         return composition, chunks
     seen = {c.id for c in chunks}
@@ -179,7 +178,6 @@ def _past_premise(
         return composition, chunks
     widened = [*chunks, *more]
     units = [*units, *((len(chunks) + i, s, d) for i, s, d in _stated(more))]
-    want = asked(question, follow_up_subject(request.question, request.history))
     again = compose(want, score(want, search, widened, units, memo, words), widened, words)
     if not again.chosen:
         return composition, chunks

@@ -40,7 +40,7 @@ MARGIN = 0.2  # further sentences must have this share of the best one's chance
 ANSWER_FLOOR = 0.05  # chance below which a sentence does not answer the question
 COVERAGE_FLOOR = 0.32  # rarity-weighted share of the question's words its passage holds
 CONTENT_FLOOR = 0.3  # ... of its words that are not names, in the answering passage (tuned so)
-_CODE = re.compile(r"[A-Za-z]+-?\d|\d+[A-Za-z]")  # model and chip names: H20, K2, 990Q, GLM-4
+_CODE = re.compile(r"[A-Za-z]+\d|\d+[A-Za-z]")  # model and chip names: H20, K2, 990Q, 9000S
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 _MONTH_NAMES = frozenset(_MONTHS.split("|"))
 _STATED_DATE = re.compile(rf"\b(?:(?:{_MONTHS})\s+)?(?:19|20)\d\d\b")
@@ -419,7 +419,7 @@ def _unknown_codes(want: Asked, chunks: Sequence[Chunk]) -> list[str]:
     """Model or chip names of the question (K9, 990Q) that no retrieved passage mentions: the
     question is about something the sources do not hold."""
     every = " ".join(_whole(c) for c in chunks)
-    codes = [n for n in want.names if _CODE.search(n)]  # "MI308 China": the code is MI308
+    codes = [n for n in want.names if _code_parts(n)]  # "MI308 China": the code is MI308
     return [n for n in codes if not all(_names_code(every, c) for c in _code_parts(n))]
 
 
@@ -502,11 +502,11 @@ def _unnamed_codes(want: Asked, best: Candidate, chunk: Chunk, premise: str) -> 
     if want.comparison or want.kind == "fact":
         return []
     context = f"{chunk.title} {chunk.heading} {_before(best, chunk)} {best.text}"
-    codes = [n for n in want.names if _CODE.search(n) and n != premise]
+    codes = [n for n in want.names if _code_parts(n) and n != premise]
     missing = [
         n for n in codes
         if not all(
-            _names_code(context, c) and not _sibling_first(best.text, c, want.kind == "date")
+            _names_code(context, c) and not _about_sibling(best.text, c, want.kind == "date")
             for c in _code_parts(n)
         )
     ]  # fmt: skip
@@ -520,11 +520,11 @@ def _unnamed_codes(want: Asked, best: Candidate, chunk: Chunk, premise: str) -> 
 
 _VERSIONED = re.compile(r"\b([A-Z][A-Za-z\-]+)\s+(\d+\.\d+)\b")
 _ASIDE = re.compile(r"\([^()]*\)")
-_DATE = re.compile(
-    rf"\b\d{{1,2}}\s+(?:{_MONTHS})\b|\b(?:{_MONTHS})\b|(?<![\d.,])(?:19|20)\d\d(?!\d)"
-)
+_DATE = re.compile(rf"\b(?:{_MONTHS})\b|(?<![\d.,])(?:19|20)\d\d(?!\d)")  # a month or a year
 _VALUE = re.compile(rf"(?<![A-Za-z\-.\d])\d|\b(?:{_MONTHS})\b")  # a figure or a date, not a code
 _VERSION = re.compile(r"([A-Za-z]{1,10})-?(\d+(?:\.\d+)?)")  # "Qwen3", "GLM-4.5", "V3", "H800"
+# a model written with a hyphen: "GLM-4", "GLM-4.5", not "COVID-19" or "G-20"
+_HYPHENED_VERSION = re.compile(r"[A-Za-z]{1,10}-\d(?:\.\d+)?")
 
 
 def _code_parts(name: str) -> list[str]:
@@ -533,7 +533,7 @@ def _code_parts(name: str) -> list[str]:
     found = []
     for word in name.split():
         parts = [w for w in word.split("-") if _CODE.search(w)]
-        found += parts or ([word] if _VERSION.fullmatch(word) else [])
+        found += parts or ([word] if _HYPHENED_VERSION.fullmatch(word) else [])
     return found
 
 
@@ -543,7 +543,7 @@ def _names_code(text: str, code: str) -> bool:
     return bool(re.search(pattern, text, re.I))
 
 
-def _sibling_first(sentence: str, code: str, dates: bool = False) -> bool:
+def _about_sibling(sentence: str, code: str, dates: bool = False) -> bool:
     """Every figure and date of the sentence (with ``dates``, every date) is another version's:
     each follows a mention of a sibling ("Qwen3.5" or "Qwen2" for Qwen3, "GLM-4" for GLM-4.5)
     with no mention of ``code`` between ("launched Qwen3.5 on 16 February 2026, ten months

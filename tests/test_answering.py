@@ -32,14 +32,14 @@ class _Found:
 
 
 def test_the_prompt_s_passages_are_varied_and_the_rest_may_come_from_one_source() -> None:
-    a = [_chunk(f"a{i}", "a.md", f"Section {i} of a.") for i in range(6)]
+    a = [_chunk(f"a{i}", "a.md", f"Section {i} of a.") for i in range(15)]
     b, c = _chunk("b", "b.md", "All of b."), _chunk("c", "c.md", "All of c.")
-    ranked = [a[0], a[1], b, a[2], c, a[3], a[4], a[5]]
+    ranked = [a[0], a[1], b, *a[2:9], c, *a[9:]]
     retriever = cast(Retriever, _Found({"q": ranked}, per_document=1))
-    found = _search(retriever, "q", prompted=2, wanted=4, filters=Filters())
-    # one passage per source for the prompt, then the best of the rest whatever their source,
-    # then more of the sources already read (never c's, which is not among them)
-    assert [h.chunk.id for h in found.hits] == ["a0", "b", "a1", "a2", "a3", "a4", "a5"]
+    found = _search(retriever, "q", prompted=2, filters=Filters())
+    # one passage per source for the prompt, then the best of the rest whatever their source
+    # to ten, then those of the next five that come from sources already read (not c's)
+    assert [h.chunk.id for h in found.hits] == ["a0", "b", *(f"a{i}" for i in range(1, 13))]
 
 
 TENCENT = _chunk("t", "tencent.md", "Tencent released Hunyuan-Large on 5 November 2024.")
