@@ -43,6 +43,12 @@ CONTENT_FLOOR = 0.3  # ... of its words that are not names, in the answering pas
 _CODE = re.compile(r"[A-Za-z]+\d|\d+[A-Za-z]")  # model and chip names: H20, K2, 990Q, 9000S
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 _MONTH_NAMES = frozenset(_MONTHS.split("|"))
+_FULL_DATE = re.compile(rf"\b\d{{1,2}}\s+(?:{_MONTHS})\s+(?:19|20)\d\d\b")
+_DATED_EVENT = re.compile(
+    r"\b(?:announced|effective|released|launched|signed|published|issued|founded|opened|closed|"
+    r"completed|began|started)\s+(?:on\s+)?\d",
+    re.I,
+)
 _STATED_DATE = re.compile(rf"\b(?:(?:{_MONTHS})\s+)?(?:19|20)\d\d\b")
 # An amount a question states: money, or a count in millions and up ("671 billion parameters").
 # The count first, so "500 million yuan" is read as "500 million", which "RMB 500 million" states.
@@ -114,11 +120,14 @@ def passage_sentences(chunks: Sequence[Chunk]) -> list[tuple[int, str]]:
     found = []
     for i, chunk in enumerate(chunks):
         for raw in split_sentences(chunk.text):
-            text = clean(raw)
             heading = raw.lstrip().startswith("#")
+            text = clean(raw.lstrip("# ") if heading else raw)
             words = len(text.split())
             long_enough = words >= 4 or (words == 3 and bool(numbers(text)))  # "128K-token ..."
-            if long_enough and not heading and not _NOT_AN_ANSWER.search(text):
+            # a heading that dates an event states when ("Antimony: announced 15 August 2024,
+            # effective 15 September 2024"), often nowhere else in its section
+            stating = not heading or bool(_FULL_DATE.search(text) and _DATED_EVENT.search(text))
+            if long_enough and stating and not _NOT_AN_ANSWER.search(text):
                 found.append((i, text))
     return found
 
@@ -351,13 +360,22 @@ def _cover_both_sides(
     eligible = []
     for side, ranked in zip(want.sides, per_side, strict=False):
         names = sorted((w for w in side if w in named), key=lambda w: _weight(w, rarity))[-1:]
+        rest = frozenset().union(*(s for s in want.sides if s is not side))
         eligible.append([
             c for c in ranked
             if (c.typed or want.kind == "fact")
             and all(mentions(_in_context(c, chunks), n) for n in names)  # its rarest name
-            and _side_share(side, c, chunks, rarity) >= SIDE_SHARE
+            and _side_share(side, c, chunks, rarity, rest) >= SIDE_SHARE
         ])  # fmt: skip
     picks = [found[0] for found in eligible if found]
+    if len(picks) == 2 and picks[0].text == picks[1].text and _values(want, picks[0].text) < 2:
+        # One date or figure is not both sides' ("a fact sheet of 1 November 2025 said ...
+        # graphite and antimony"): each side takes its best sentence of its own, one that says
+        # little of the other side.
+        picks = [
+            _own(found, picks[0], rest, rarity)
+            for found, rest in zip(eligible, reversed(want.sides), strict=True)
+        ]
     if len(picks) == 2 and picks[0].text == picks[1].text:
         # One sentence is best for both sides: the side whose words it holds more keeps it, the
         # other takes its next sentence ("68 affiliates in May" beside "46 more in August").
@@ -392,17 +410,37 @@ def _cover_both_sides(
             _add(chosen, naming)
 
 
+def _own(
+    found: list[Candidate], shared: Candidate, other: frozenset[str], rarity: Rarity | None
+) -> Candidate:
+    """A side's best sentence after ``shared`` that says little of the ``other`` side, else its
+    best after ``shared``."""
+    after = [c for c in found if c.text != shared.text] or [shared]
+    return next((c for c in after if share(other, c.text, "", rarity) < SIDE_SHARE), after[0])
+
+
+def _values(want: Asked, text: str) -> int:
+    """How many dates (for a date question) or figures the sentence gives."""
+    dates = len(_STATED_DATE.findall(text))
+    return dates if want.kind == "date" else len(numbers(_STATED_DATE.sub(" ", text)))
+
+
 def _weight(word: str, rarity: Rarity | None) -> float:
     return rarity.weight(_stem(word)) if rarity else 1.0
 
 
 def _side_share(
-    side: frozenset[str], c: Candidate, chunks: Sequence[Chunk], rarity: Rarity | None
-) -> float:
+    side: frozenset[str], c: Candidate, chunks: Sequence[Chunk], rarity: Rarity | None,
+    other: frozenset[str] = frozenset(),
+) -> float:  # fmt: skip
     """Rarity-weighted share of a side's own words in the sentence; its passage's title and
-    heading count half."""
+    heading count half, unless they name both sides ("China's graphite and antimony controls"
+    tells neither side's sentences apart)."""
     chunk = chunks[c.source]
-    return share(side, c.text, f"{chunk.title} {chunk.heading}", rarity)
+    context = f"{chunk.title} {chunk.heading}"
+    if other and all(share(s, "", context, rarity) >= SIDE_SHARE for s in (side, other)):
+        context = ""
+    return share(side, c.text, context, rarity)
 
 
 def _whole(chunk: Chunk) -> str:
@@ -432,7 +470,12 @@ def _contradicted(want: Asked, best: Candidate, chunks: Sequence[Chunk]) -> str:
     months = [n for n in want.names if n in _MONTH_NAMES]  # "in January": a date, not a subject
     named = [n for n in want.names if not generic(n) and n not in months]
     # A name the answering sentence itself holds is borne out, whatever role the question gives it.
-    roles = [n for n in premise_names(want.question, named) if not _said(best.text, n)]
+    # A model or chip is what is asked about, not an owner or maker ("What score did DeepSeek
+    # V4 receive on the index?")
+    roles = [
+        n for n in premise_names(want.question, named)
+        if not _said(best.text, n) and not _code_parts(n)
+    ]  # fmt: skip
     subjects = [n for n in named if bare(n) not in roles and n not in roles]
     if not subjects:  # only words say what it is about: a role name must at least appear
         passages = [_whole(c) for c in chunks]

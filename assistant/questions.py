@@ -42,8 +42,8 @@ _NAME_Q = re.compile(
 )
 _COMPARE_Q = re.compile(
     r"\bcompar|\bdiffer|\bversus\b|\bvs\.?\b|\bmore than\b|\bless than\b|\bbigger\b|\blarger\b|"
-    r"\bsmaller\b|\bearlier\b|\blater than\b|\bwhich came first\b|\bboth\b|\bhow does .+ stack\b|"
-    r"\bagainst\b|\bwhile\b|^\s*which\b[^?]*,[^?]*\bor\b|"
+    r"\bsmaller\b|\bearlier\b|\blater than\b|\bwhich came first\b|\bboth\b|\bstack(?:s|ed)? up\b|"
+    r"\bmeasures? up\b|\bwhile\b|^\s*which\b[^?]*,[^?]*\bor\b|"
     r",\s*and\s+(?:what|how many|how much|which|when|who)\b",  # a two-part question
     re.I,
 )
@@ -216,14 +216,16 @@ _MORE = re.compile(
 )
 _SOONER = re.compile(r"\b(?:first|earlier|later|sooner|older|newer)\b", re.I)
 _SIDE_FORMS = (
-    re.compile(r",\s*(?P<a>[^,?]+?)\s+or\s+(?P<b>[^,?]+?)\s*\?*\s*$", re.I),
+    # "Which came first, A or B?", also "Which came first: A or B, and on what dates?"
+    re.compile(r"[,:]\s*(?P<a>[^,:?]+?)\s+or\s+(?P<b>[^,?]+?)\s*(?:,\s*and\b[^,?]*)?\?*\s*$", re.I),
     re.compile(r"\bbetween\s+(?P<a>.+?)\s+and\s+(?P<b>.+?)\s*\?*\s*$", re.I),
     re.compile(
         r"^(?P<a>.+?)\s+(?:compared?|compares|stack(?:s|ed)? up|measured? up)\s+"
         r"(?:with|to|against)\s+(?P<b>.+?)\s*\?*\s*$",
         re.I,
     ),
-    re.compile(r"^(?P<a>.+?)\s+(?:versus|vs\.?|against)\s+(?P<b>.+?)\s*\?*\s*$", re.I),
+    # not "against": "a WTO complaint against the controls" compares nothing
+    re.compile(r"^(?P<a>.+?)\s+(?:versus|vs\.?)\s+(?P<b>.+?)\s*\?*\s*$", re.I),
     re.compile(
         r"^(?P<a>.+?),?\s+and\s+(?P<b>(?:what|how many|how much|which|when|who)\b.+?)\s*\?*\s*$",
         re.I,

@@ -136,3 +136,61 @@ def test_the_date_of_one_stage_of_an_event_does_not_answer_for_another() -> None
     opens = _chunk(1, "ERNIE Bot", "On 31 August 2023 ERNIE Bot opened to the public in China.")
     started = [_candidate(0, opens.text.rstrip("."), 0.60)]
     assert compose(asked("When could the public start using ERNIE Bot?"), started, [opens]).chosen
+
+
+MINERALS = _chunk(
+    0, "China's graphite and antimony export controls",
+    "## Graphite: announced 20 October 2023, effective 1 December 2023\n\n"
+    "Licences became necessary for synthetic graphite.\n\n"
+    "## Antimony: announced 15 August 2024, effective 15 September 2024\n\n"
+    "Antimony goes into ammunition and flame retardants.\n\n"
+    "## The Hong Kong listing (8 January 2026)\n",
+)  # fmt: skip
+
+
+def test_a_heading_that_dates_an_event_is_a_sentence_and_one_that_only_names_a_day_is_not() -> None:
+    said = [s for _, s in passage_sentences([MINERALS])]
+    assert "Graphite: announced 20 October 2023, effective 1 December 2023" in said
+    assert "Antimony: announced 15 August 2024, effective 15 September 2024" in said
+    assert not any("Hong Kong" in s for s in said)
+
+
+def test_one_date_that_names_both_sides_does_not_answer_for_either_side() -> None:
+    # The likeliest sentences for each side name both minerals, or neither, and give dates of
+    # neither licensing; the title names both, so it tells neither side's sentences apart.
+    want = asked(
+        "Which export licensing took effect first, the one on graphite or the one on antimony, "
+        "and on what dates?"
+    )
+    assert [sorted(s) for s in want.sides] == [["graphite"], ["antimony"]]
+    shared = _candidate(
+        0, "A fact sheet of 1 November 2025 said graphite and antimony licences would ease", 0.40
+    )
+    also = _candidate(
+        0,
+        "As of 30 November 2025 graphite and antimony exports remain under licence, and the ban "
+        "is suspended until 27 November 2026",
+        0.33,
+    )
+    neither = _candidate(
+        0, "The announcement sat within new rules that took effect on 1 December 2024", 0.30
+    )
+    graphite = _candidate(0, "Graphite: announced 20 October 2023, effective 1 December 2023", 0.24)
+    antimony = _candidate(
+        0, "Antimony: announced 15 August 2024, effective 15 September 2024", 0.22
+    )
+    per_side = [[shared, also, neither, graphite], [shared, also, neither, antimony]]
+    candidates = [shared, also, neither, graphite, antimony]
+    said = " ".join(c.text for c in compose(want, candidates, [MINERALS], per_side=per_side).chosen)
+    assert "effective 1 December 2023" in said and "15 September 2024" in said
+
+
+def test_a_model_asked_about_is_missing_from_the_sources_not_a_wrong_premise() -> None:
+    # "did DeepSeek V4 receive" puts the model where "did Tencent release" puts a maker; a
+    # model the passages do not name makes the question unanswered, not falsely premised.
+    index = _chunk(0, "The Meridian AI index", "The leaders on the Meridian AI index scored 50.")
+    model = _chunk(1, "DeepSeek", "DeepSeek released V4 as a preview on 24 April 2026.")
+    top = _candidate(0, index.text.rstrip("."), 0.4)
+    question = "What score did DeepSeek V4 receive on the Meridian AI index?"
+    composed = compose(asked(question), [top], [index, model])
+    assert not composed.chosen and not composed.premise

@@ -93,3 +93,20 @@ def test_a_count_does_not_reach_across_a_bracket_to_the_counted_word() -> None:
     assert not counts("companies", "Part 740: approved OSAT companies")
     assert counts("gpus", "It trained on 2,048 (H800) GPUs")  # an aside is skipped, not a break
     assert counts("dialects", "Qwen3.5 supports 201 languages and dialects")
+
+
+def test_the_sides_of_a_choice_followed_by_a_second_question_or_after_a_colon_are_read() -> None:
+    for question, sides in [
+        ("Which listed first, Zhipu or MiniMax, and on which days?", [["zhipu"], ["minimax"]]),
+        ("Which came first in 2024: the Kumamoto opening or the Dresden groundbreaking?",
+         [["kumamoto", "opening"], ["dresden", "groundbreaking"]]),
+    ]:  # fmt: skip
+        want = asked(question)
+        assert want.comparison and [sorted(s) for s in want.sides] == sides
+
+
+def test_against_compares_only_when_one_thing_is_measured_against_another() -> None:
+    assert not asked("Why did China file a WTO complaint against the US chip controls?").comparison
+    assert not asked("Which official announced the finding against Nvidia?").comparison
+    stacked = asked("How did the A800 stack up against the A100?")
+    assert stacked.comparison and [sorted(s) for s in stacked.sides] == [["a800"], ["a100"]]
