@@ -186,6 +186,10 @@ def compose(
     missing = _unknown_codes(want, chunks)
     if missing:
         return Composition(why=f"no indexed source mentions {', '.join(missing)}")
+    unknown = _said_unknown(want, candidates, chunks, rarity)
+    if unknown is not None:
+        title = chunks[unknown.source].title.split(":")[0]
+        return Composition(why=f'the source on {title} says: "{unknown.text}"')
     pool = [c for c in candidates if c.typed] if want.kind != "fact" else candidates
     if not pool or pool[0].relevance < ANSWER_FLOOR:
         return Composition(why=_why_not(want, candidates, chunks))
@@ -232,6 +236,38 @@ def compose(
     if want.comparison:
         _cover_both_sides(want, candidates, chunks, chosen, floor * 0.85, rarity, per_side)
     return Composition(chosen=chosen, premise=premise)
+
+
+# The briefs mark what is not known: "Not confirmed: the organisation's founding members ...",
+# "It did not say which conditions were broken".
+_UNKNOWN = re.compile(
+    r"\b(?:not confirmed|not disclosed|not (?:publicly )?known|undisclosed|unknown|"
+    r"(?:did|has|have|had) not (?:say|said|disclose|disclosed|give|given|specify|specified|"
+    r"publish|published))\b",
+    re.I,
+)
+UNKNOWN_SHARE = 0.8  # of the likeliest sentence's chance, for a statement that it is not known
+
+
+def _said_unknown(
+    want: Asked, candidates: list[Candidate], chunks: Sequence[Chunk], rarity: Rarity | None
+) -> Candidate | None:
+    """One of the two likeliest sentences, about as likely as the first, says that what is asked
+    is not known, and it speaks of the question's subject: the answer is that the sources say
+    so, not the next best figure."""
+    if not candidates:
+        return None
+    for c in candidates[:2]:
+        if not _UNKNOWN.search(c.text) or c.relevance < candidates[0].relevance * UNKNOWN_SHARE:
+            continue
+        chunk = chunks[c.source]
+        if _contradicted(want, c, chunks) or _unnamed_codes(
+            replace(want, kind="figure"), c, chunk, ""
+        ):  # a wrong premise is corrected first; another version's unknown is not this one's
+            continue
+        if coverage(want, c.text, _whole(chunk), rarity) >= COVERAGE_FLOOR:
+            return c
+    return None
 
 
 def _counts_of(want: Asked, c: Candidate) -> bool:

@@ -97,6 +97,7 @@ def _asked_phrase(question: str) -> str:
 
 _PHRASE_BREAK = frozenset("of in on at for from with by over under".split())
 _PRONOUNS = frozenset("it its they them their those these this that".split())
+_OPENING_WORDS = _PRONOUNS | frozenset("he she his her there such each both".split())
 _GENERIC_HEAD = frozenset(
     "money amount figure number count size total value sum level share percentage proportion "
     "threshold length limit capacity "
@@ -371,8 +372,8 @@ def names_in(text: str) -> list[str]:
         word = m.group(0)
         before = text[: m.start()].rstrip()
         opener = not before or before[-1] in ".?!:;\"'(“"
-        if opener and word.lower() in _QUESTION_START:
-            continue
+        if opener and word.lower() in _QUESTION_START | _OPENING_WORDS:
+            continue  # "It is widely cited as ..." names nothing by "It"
         if word.lower() in _QUESTION_START and not word.isupper():
             continue
         if (

@@ -194,3 +194,21 @@ def test_a_model_asked_about_is_missing_from_the_sources_not_a_wrong_premise() -
     question = "What score did DeepSeek V4 receive on the Meridian AI index?"
     composed = compose(asked(question), [top], [index, model])
     assert not composed.chosen and not composed.premise
+
+
+ALLIANCE = _chunk(
+    0, "The Harbour AI Alliance",
+    "On 26 July 2025 the Harbour AI Alliance was proposed in Shanghai. Not confirmed: the Harbour "
+    "AI Alliance's founding members, charter or formal launch date.",
+)  # fmt: skip
+
+
+def test_a_source_that_says_what_is_asked_is_not_confirmed_is_quoted_not_answered_around() -> None:
+    proposed, unknown = (s.rstrip(".") for s in ALLIANCE.text.split(". "))
+    question = asked("When was the Harbour AI Alliance formally launched?")
+    first = [_candidate(0, unknown, 0.40), _candidate(0, proposed, 0.38)]
+    composed = compose(question, first, [ALLIANCE])
+    assert not composed.chosen and "Not confirmed: the Harbour" in composed.why
+    # far less likely than the sentence that answers, it is no reason to decline
+    later = [_candidate(0, proposed, 0.60), _candidate(0, unknown, 0.20)]
+    assert compose(asked("When was the Harbour AI Alliance proposed?"), later, [ALLIANCE]).chosen

@@ -110,3 +110,8 @@ def test_against_compares_only_when_one_thing_is_measured_against_another() -> N
     assert not asked("Which official announced the finding against Nvidia?").comparison
     stacked = asked("How did the A800 stack up against the A100?")
     assert stacked.comparison and [sorted(s) for s in stacked.sides] == [["a800"], ["a100"]]
+
+
+def test_a_pronoun_that_opens_a_sentence_is_no_name() -> None:
+    assert names_in("It is cited as China's first Class III device") == ["China", "Class III"]
+    assert names_in("He spoke at the opening plenary. They met Wu Zhaohui") == ["Wu Zhaohui"]
