@@ -100,7 +100,7 @@ _PRONOUNS = frozenset("it its they them their those these this that".split())
 _OPENING_WORDS = _PRONOUNS | frozenset("he she his her there such each both".split())
 _GENERIC_HEAD = frozenset(
     "money amount figure number count size total value sum level share percentage proportion "
-    "threshold length limit capacity "
+    "threshold length limit capacity price prices cost costs per "
     "date day month year time kind kinds type types sort sorts one ones the a an of in on for "
     "and".split()
 )
@@ -191,7 +191,7 @@ _MONEY_HEADS = frozenset(
     "revenues profit profits income spending investment investments funding capex".split()
 )
 _SHARE_Q = re.compile(
-    r"\b(?:what|which)\s+(?:[\w\-]+\s+){0,2}(?:share|percentage|proportion|fraction)\b|"
+    r"\b(?:what|which)\s+(?:[\w\-]+\s+){0,2}(?:(?<!per )share|percentage|proportion|fraction)\b|"
     r"\bby what percent|\bwhat percent|\bhow many percent",
     re.I,
 )
@@ -302,12 +302,13 @@ def _head(question: str) -> str:
         if word not in _GENERIC_HEAD and len(word) > 2 and not word[0].isdigit():
             # "what technical threshold": a modifier of a measure word says what kind of
             # measure, not what the figure is of
-            if words[-1] in _GENERIC_HEAD and _ADJECTIVE.search(word):
-                return ""
+            if words[-1] in _GENERIC_HEAD and (_ADJECTIVE.search(word) or words[-1] in _PRICE):
+                return ""  # nor does "launch price": it is given in money
             return word
     return ""
 
 
+_PRICE = frozenset("price prices cost costs".split())
 _ADJECTIVE = re.compile(r"(?:al|ive|ous|ful|ible|able|ic)$")
 
 

@@ -19,16 +19,17 @@ from tests.conftest import REPO
 # improves; never lower it without saying why.
 RECALL_AT_5_FLOOR = 0.92
 ABSTENTION_FLOOR = 0.90
-# Answers (extractive, sentences chosen by the fitted selector), measured at 0.827 right over
-# all 317 answerable questions, 46 of the 60 on-topic unanswerable questions declined, 0.920
-# abstention accuracy overall, 43 of 50 false premises corrected (with the right fact), 17
-# answerable questions wrongly declined (0.054), and one true premise taken for a false one.
-# (At the previous stop: 0.801, 43 of 60, 0.908, 41 of 50, 0.060 and one.)
-ANSWER_RIGHT_FLOOR = 0.80
-ON_TOPIC_ABSTAINED_FLOOR = 0.74
-ANSWER_ABSTENTION_FLOOR = 0.90
+# Answers (extractive, sentences chosen by the fitted selector), measured at 0.804 right over
+# all 377 answerable questions, 57 of the 72 on-topic unanswerable questions declined, 0.900
+# abstention accuracy overall, 52 of 62 false premises corrected (with the right fact), 31
+# answerable questions wrongly declined (0.082), and one true premise taken for a false one. The
+# set gained 72 questions written afresh (ho3) at that point; on the 390 before them the same
+# code gave 0.833, 47 of 60, 0.923, 43 of 50, 0.054 and one.
+ANSWER_RIGHT_FLOOR = 0.79
+ON_TOPIC_ABSTAINED_FLOOR = 0.76
+ANSWER_ABSTENTION_FLOOR = 0.89
 PREMISES_CORRECTED_FLOOR = 0.82
-WRONGLY_DECLINED_CEILING = 0.07
+WRONGLY_DECLINED_CEILING = 0.09
 FALSE_CORRECTIONS_CEILING = 2
 
 pytestmark = pytest.mark.e2e

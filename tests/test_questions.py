@@ -10,7 +10,9 @@ from assistant.questions import answer_fit, asked, counts, mentions, names_in, w
 @pytest.mark.parametrize(
     ("question", "kind", "measure", "head"),
     [
-        ("What was the launch price in yuan of Huawei's Mate 60 Pro?", "figure", "money", "price"),
+        # a price is given in money, not in the word "price"
+        ("What was the launch price in yuan of Huawei's Mate 60 Pro?", "figure", "money", ""),
+        ("What price per share did the government pay for Intel's new shares?", "figure", "", ""),
         ("What was CXMT's total revenue for 2024?", "figure", "money", "revenue"),
         ("What was SMIC's total headcount at the end of 2025?", "figure", "", "headcount"),
         ("What technical threshold did BIS use for HBM?", "figure", "", ""),
