@@ -96,7 +96,24 @@ def _keeps(rewritten: str, question: str, previous: str) -> bool:
 
 
 def _earlier(history: list[Message]) -> list[str]:
-    return [m["content"] for m in history if m.get("role") == "user" and m.get("content")]
+    """The earlier questions; the last one with the names its answer gave when it asked for a
+    name ("Which lab put out R1?" answered "DeepSeek released ..."), which a follow-up's "they"
+    is about."""
+    asked = [m["content"] for m in history if m.get("role") == "user" and m.get("content")]
+    if not asked or not _ASKS_NAME.match(asked[-1]):
+        return asked
+    answers = [m["content"] for m in history if m.get("role") == "assistant" and m.get("content")]
+    if not answers or not history or history[-1].get("role") != "assistant":
+        return asked
+    from assistant.questions import names_in
+
+    first = re.split(r"(?<=[.!?])\s", answers[-1].strip(), maxsplit=1)[0]
+    given = [n for n in names_in(first) if n.lower() not in _NOT_A_SUBJECT and len(n) > 1]
+    new = [n for n in dict.fromkeys(given) if n.lower() not in asked[-1].lower()][:1]
+    return [*asked[:-1], " ".join([asked[-1], *new])] if new else asked
+
+
+_ASKS_NAME = re.compile(r"^\s*(?:which|who|whose|what (?:company|firm|lab|group|agency))\b", re.I)
 
 
 def follow_up_subject(question: str, history: list[Message]) -> str:

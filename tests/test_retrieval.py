@@ -11,7 +11,7 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_tests.integration_tests import RetrieversIntegrationTests
 
 from assistant import Assistant
-from assistant.querying import dates_in, is_follow_up, standalone
+from assistant.querying import dates_in, follow_up_subject, is_follow_up, standalone
 from assistant.records import Chunk
 from assistant.retrieval import FREQUENCIES, AssistantRetriever, cap_per_document, fuse
 from tests.conftest import HashEmbedder
@@ -73,6 +73,17 @@ def test_a_bare_or_long_follow_up_is_read_with_the_earlier_question() -> None:
     assert "Zhipu AI" in standalone(long, history)
     inner = "What did Nvidia sell to China after it lost the H20 market in April 2025?"
     assert standalone(inner, history) == inner  # "it" is Nvidia, named before it
+
+
+def test_a_follow_up_to_a_which_question_is_about_the_name_its_answer_gave() -> None:
+    history = [
+        {"role": "user", "content": "Which Chinese lab put out the R1 reasoning model?"},
+        {"role": "assistant", "content": "DeepSeek released DeepSeek-R1 on 20 January 2025 [1]."},
+    ]
+    assert "DeepSeek" in standalone("What licence did they release it under?", history)
+    assert "DeepSeek" in follow_up_subject("What licence did they release it under?", history)
+    asked_what = [{**history[0], "content": "What did the R1 paper report?"}, history[1]]
+    assert "DeepSeek" not in standalone("What licence did they release it under?", asked_what)
 
 
 def test_follow_ups_use_the_model_when_one_is_given() -> None:
