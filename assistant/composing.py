@@ -558,12 +558,19 @@ def _subject_terms(want: Asked, sentence: str) -> list[str]:
 
 def _states(text: str, suspect: str) -> bool:
     span = _STATED_SPAN.fullmatch(suspect)
-    if span:  # "two years" is stated as "two-year" too
+    if span:  # "two years" is stated as "two-year" and "2-year" too
         count, unit = re.split(r"[\s-]", suspect.lower(), maxsplit=1)
-        return bool(re.search(rf"\b{count}[\s-]{unit.rstrip('s')}s?\b", text, re.I))
+        either = "|".join(filter(None, (count, _COUNT_DIGITS.get(count, ""))))
+        return bool(re.search(rf"\b(?:{either})[\s-]{unit.rstrip('s')}s?\b", text, re.I))
     if suspect[0].isdigit() or suspect[0] in "$€£¥":
         return suspect.lower().replace("us$", "$") in text.lower().replace("us$", "$")
     return mentions(text, suspect)
+
+
+_COUNT_DIGITS = {
+    w: str(i)
+    for i, w in enumerate("one two three four five six seven eight nine ten".split(), start=1)
+} | {"twelve": "12"}
 
 
 def _windows(chunks: Sequence[Chunk]) -> list[str]:

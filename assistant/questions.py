@@ -100,7 +100,7 @@ _PRONOUNS = frozenset("it its they them their those these this that".split())
 _OPENING_WORDS = _PRONOUNS | frozenset("he she his her there such each both".split())
 _GENERIC_HEAD = frozenset(
     "money amount figure number count size total value sum level share percentage proportion "
-    "threshold length limit capacity price prices cost costs per "
+    "threshold length limit capacity margin price prices cost costs per "
     "date day month year time kind kinds type types sort sorts one ones the a an of in on for "
     "and".split()
 )

@@ -212,3 +212,12 @@ def test_a_source_that_says_what_is_asked_is_not_confirmed_is_quoted_not_answere
     # far less likely than the sentence that answers, it is no reason to decline
     later = [_candidate(0, proposed, 0.60), _candidate(0, unknown, 0.20)]
     assert compose(asked("When was the Harbour AI Alliance proposed?"), later, [ALLIANCE]).chosen
+
+
+def test_a_span_the_question_writes_in_words_is_stated_in_digits() -> None:
+    moratorium = _chunk(
+        0, "State AI laws", "The House included a 10-year moratorium on state AI laws."
+    )
+    top = _candidate(0, moratorium.text.rstrip("."), 0.5)
+    question = asked("Why did the House want a ten-year moratorium on state AI laws?")
+    assert not compose(question, [top], [moratorium]).premise

@@ -19,17 +19,17 @@ from tests.conftest import REPO
 # improves; never lower it without saying why.
 RECALL_AT_5_FLOOR = 0.92
 ABSTENTION_FLOOR = 0.90
-# Answers (extractive, sentences chosen by the fitted selector), measured at 0.804 right over
-# all 377 answerable questions, 57 of the 72 on-topic unanswerable questions declined, 0.900
-# abstention accuracy overall, 52 of 62 false premises corrected (with the right fact), 31
-# answerable questions wrongly declined (0.082), and one true premise taken for a false one. The
-# set gained 72 questions written afresh (ho3) at that point; on the 390 before them the same
-# code gave 0.833, 47 of 60, 0.923, 43 of 50, 0.054 and one.
-ANSWER_RIGHT_FLOOR = 0.79
-ON_TOPIC_ABSTAINED_FLOOR = 0.76
-ANSWER_ABSTENTION_FLOOR = 0.89
-PREMISES_CORRECTED_FLOOR = 0.82
-WRONGLY_DECLINED_CEILING = 0.09
+# Answers (extractive, sentences chosen by the fitted selector), measured at 0.771 right over
+# all 437 answerable questions, 64 of the 84 on-topic unanswerable questions declined, 0.882
+# abstention accuracy overall, 55 of 74 false premises corrected (with the right fact), 43
+# answerable questions wrongly declined (0.098), and one true premise taken for a false one. The
+# set had just gained 144 questions written afresh by people who had not seen the code (ho3,
+# ho4), which score far lower than the 390 before them (0.833 right, 47 of 60 declined there).
+ANSWER_RIGHT_FLOOR = 0.76
+ON_TOPIC_ABSTAINED_FLOOR = 0.74
+ANSWER_ABSTENTION_FLOOR = 0.87
+PREMISES_CORRECTED_FLOOR = 0.72
+WRONGLY_DECLINED_CEILING = 0.11
 FALSE_CORRECTIONS_CEILING = 2
 
 pytestmark = pytest.mark.e2e

@@ -117,3 +117,8 @@ def test_against_compares_only_when_one_thing_is_measured_against_another() -> N
 def test_a_pronoun_that_opens_a_sentence_is_no_name() -> None:
     assert names_in("It is cited as China's first Class III device") == ["China", "Class III"]
     assert names_in("He spoke at the opening plenary. They met Wu Zhaohui") == ["Wu Zhaohui"]
+
+
+def test_a_hyphened_count_is_found_written_apart_and_a_margin_is_a_measure() -> None:
+    assert counts("gpu-hours", "total: 2.788 million H800 GPU hours")
+    assert asked("By what margin did the Senate vote to strip the freeze?").head == ""
