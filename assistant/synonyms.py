@@ -25,6 +25,12 @@ _EVENTS = (
     "sign signed endorse endorsed signatory signatories",
     "revenue revenues sales",
     "staff employees workers headcount",
+    "rename renamed rebrand rebranded",
+    "remove removed strip stripped scrap scrapped",
+    "cut reduce reduced lower lowered slash slashed",
+    "freeze frozen moratorium pause paused suspend suspended suspension",
+    "fab fabs plant plants factory factories",
+    "start started begin began commence commenced",
 )
 _COUNTED_AS = {
     "people": ("employees", "staff", "workers", "researchers", "people", "employ"),

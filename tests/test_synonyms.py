@@ -22,3 +22,13 @@ def test_a_measure_is_spoken_of_by_a_value_in_its_unit() -> None:
     assert measured_in("power", "The system draws about 559 kW.")
     assert not measured_in("speed", "It carries 80 GB of memory.")
     assert not measured_in("memory", "It carries 80 GB of memory.")  # not a measure listed
+
+
+def test_a_passage_that_renames_or_pauses_speaks_of_a_rebranding_or_a_freeze() -> None:
+    from assistant.questions import asked
+    from assistant.selecting import coverage
+
+    rebrand = asked("When was the AI Safety Institute rebranded and the rule frozen?")
+    said = "Commerce renamed the AI Safety Institute and paused the rule."
+    assert coverage(rebrand, said, "", None) == 1.0
+    assert coverage(rebrand, "Commerce published the AI Safety Institute's report.", "", None) < 0.8
