@@ -53,7 +53,9 @@ _STATED_DATE = re.compile(rf"\b(?:(?:{_MONTHS})\s+)?(?:19|20)\d\d\b")
 # An amount a question states: money, or a count in millions and up ("671 billion parameters").
 # The count first, so "500 million yuan" is read as "500 million", which "RMB 500 million" states.
 _STATED_AMOUNT = re.compile(
-    rf"(?<![\d.,])\d[\d.,]*\s*(?:billion|million|trillion)\b|{MONEY.pattern}", re.I
+    rf"(?<![\d.,])\d[\d.,]*\s*(?:billion|million|trillion)\b|{MONEY.pattern}|"
+    r"(?<![\d.,])\d[\d.,]*\s?(?:[GT]B/s|GB|TB|nm|GW|MW)(?![A-Za-z/])",  # "800 GB/s", "5 nm"
+    re.I,
 )
 _STATED_SPAN = re.compile(  # "for two years", "a 90-day pause"; not "three days later"
     r"\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve)[\s-]"
@@ -215,7 +217,7 @@ def compose(
     if premise is None:
         premise = _contradicted(want, top, chunks)
         unnamed = _unnamed_codes(want, top, chunks[top.source], premise)
-        if premise and not unnamed and _WHY.match(want.question):
+        if premise and not unnamed and (_WHY.match(want.question) or _measured(premise, top)):
             # A "why" built on what the sources contradict ("on hold for two years") is
             # corrected by its likeliest sentence, though no passage speaks of the reason asked.
             return Composition(chosen=[top], premise=premise)
@@ -534,6 +536,15 @@ def _contradicted(want: Asked, best: Candidate, chunks: Sequence[Chunk]) -> str:
         if not any(_states(t, value) and any(mentions(t, s) for s in subjects) for t in passages):
             return value
     return ""
+
+
+def _measured(premise: str, top: Candidate) -> bool:
+    """The question states a measure the sources contradict ("a faster 800 GB/s NVLink") and
+    the likeliest sentence gives one in the same unit ("ran at 400 GB/s"): that corrects it."""
+    unit = re.sub(r"^[\d.,\s]+", "", premise)
+    if not unit or unit == premise or not premise[0].isdigit():
+        return False
+    return re.search(rf"\d\s?{re.escape(unit)}(?![A-Za-z/])", top.text, re.I) is not None
 
 
 def _said(text: str, name: str) -> bool:

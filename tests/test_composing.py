@@ -221,3 +221,17 @@ def test_a_span_the_question_writes_in_words_is_stated_in_digits() -> None:
     top = _candidate(0, moratorium.text.rstrip("."), 0.5)
     question = asked("Why did the House want a ten-year moratorium on state AI laws?")
     assert not compose(question, [top], [moratorium]).premise
+
+
+def test_a_measure_the_sources_contradict_is_corrected_by_the_one_they_give() -> None:
+    a800 = _chunk(
+        0, "Nvidia's A800",
+        "Distributor listings showed the A800's NVLink ran at 400 GB/s instead of the A100's "
+        "600 GB/s.",
+    )  # fmt: skip
+    top = _candidate(0, a800.text.rstrip("."), 0.5)
+    question = (
+        "Nvidia's A800 had a faster 800 GB/s NVLink than the A100. How did it get past the rule?"
+    )
+    composed = compose(asked(question), [top], [a800])
+    assert composed.premise == "800 GB/s" and composed.chosen == [top]
