@@ -52,13 +52,18 @@ _DATED_EVENT = re.compile(
 _STATED_DATE = re.compile(rf"\b(?:(?:{_MONTHS})\s+)?(?:19|20)\d\d\b")
 # An amount a question states: money, or a count in millions and up ("671 billion parameters").
 # The count first, so "500 million yuan" is read as "500 million", which "RMB 500 million" states.
+# ... or a measure in its unit ("800 GB/s", "5 nm")
+_MEASURE = re.compile(r"(?<![\d.,])\d[\d.,]*\s?(?P<unit>[GT]B/s|GB|TB|nm|GW|MW)(?![A-Za-z/])", re.I)
 _STATED_AMOUNT = re.compile(
-    rf"(?<![\d.,])\d[\d.,]*\s*(?:billion|million|trillion)\b|{MONEY.pattern}|"
-    r"(?<![\d.,])\d[\d.,]*\s?(?:[GT]B/s|GB|TB|nm|GW|MW)(?![A-Za-z/])",  # "800 GB/s", "5 nm"
+    rf"(?<![\d.,])\d[\d.,]*\s*(?:billion|million|trillion)\b|{MONEY.pattern}|{_MEASURE.pattern}",
     re.I,
 )
+_COUNT_DIGITS = {
+    w: str(i)
+    for i, w in enumerate("one two three four five six seven eight nine ten".split(), start=1)
+} | {"twelve": "12"}
 _STATED_SPAN = re.compile(  # "for two years", "a 90-day pause"; not "three days later"
-    r"\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve)[\s-]"
+    rf"\b(?:\d+|{'|'.join(_COUNT_DIGITS)})[\s-]"
     r"(?:years?|months?|weeks?|days?)\b(?!\s+(?:later|earlier|after|before|ago|on)\b)",
     re.I,
 )
@@ -263,9 +268,8 @@ def _said_unknown(
         if not _UNKNOWN.search(c.text) or c.relevance < candidates[0].relevance * UNKNOWN_SHARE:
             continue
         chunk = chunks[c.source]
-        if _contradicted(want, c, chunks) or _unnamed_codes(
-            replace(want, kind="figure"), c, chunk, ""
-        ):  # a wrong premise is corrected first; another version's unknown is not this one's
+        # a wrong premise is corrected first; another version's unknown is not this one's
+        if _contradicted(want, c, chunks) or _codes_not_named(want, c, chunk, ""):
             continue
         if coverage(want, c.text, _whole(chunk), rarity) >= COVERAGE_FLOOR:
             return c
@@ -411,8 +415,8 @@ def _cover_both_sides(
         # graphite and antimony"): each side takes its best sentence of its own, one that says
         # little of the other side.
         picks = [
-            _own(found, picks[0], rest, rarity)
-            for found, rest in zip(eligible, reversed(want.sides), strict=True)
+            _own(found, picks[0], other, rarity)
+            for found, other in zip(eligible, reversed(want.sides), strict=True)
         ]
     if len(picks) == 2 and picks[0].text == picks[1].text:
         # One sentence is best for both sides: the side whose words it holds more keeps it, the
@@ -541,10 +545,9 @@ def _contradicted(want: Asked, best: Candidate, chunks: Sequence[Chunk]) -> str:
 def _measured(premise: str, top: Candidate) -> bool:
     """The question states a measure the sources contradict ("a faster 800 GB/s NVLink") and
     the likeliest sentence gives one in the same unit ("ran at 400 GB/s"): that corrects it."""
-    unit = re.sub(r"^[\d.,\s]+", "", premise)
-    if not unit or unit == premise or not premise[0].isdigit():
-        return False
-    return re.search(rf"\d\s?{re.escape(unit)}(?![A-Za-z/])", top.text, re.I) is not None
+    stated = _MEASURE.fullmatch(premise)
+    unit = stated.group("unit").lower() if stated else None
+    return any(m.group("unit").lower() == unit for m in _MEASURE.finditer(top.text))
 
 
 def _said(text: str, name: str) -> bool:
@@ -578,12 +581,6 @@ def _states(text: str, suspect: str) -> bool:
     return mentions(text, suspect)
 
 
-_COUNT_DIGITS = {
-    w: str(i)
-    for i, w in enumerate("one two three four five six seven eight nine ten".split(), start=1)
-} | {"twelve": "12"}
-
-
 def _windows(chunks: Sequence[Chunk]) -> list[str]:
     found = [f"{c.title} {c.heading}" for c in chunks]  # "Moonshot AI's Kimi K2" in a title
     return found + [
@@ -598,6 +595,10 @@ def _unnamed_codes(want: Asked, best: Candidate, chunk: Chunk, premise: str) -> 
     (V3's GPUs for a question about V2's) is not the answer."""
     if want.comparison or want.kind == "fact":
         return []
+    return _codes_not_named(want, best, chunk, premise)
+
+
+def _codes_not_named(want: Asked, best: Candidate, chunk: Chunk, premise: str) -> list[str]:
     context = f"{chunk.title} {chunk.heading} {_before(best, chunk)} {best.text}"
     codes = [n for n in want.names if _code_parts(n) and n != premise]
     missing = [

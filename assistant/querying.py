@@ -96,20 +96,15 @@ def _keeps(rewritten: str, question: str, previous: str) -> bool:
 
 
 def _earlier(history: list[Message]) -> list[str]:
-    """The earlier questions; the last one with the names its answer gave when it asked for a
-    name ("Which lab put out R1?" answered "DeepSeek released ..."), which a follow-up's "they"
-    is about."""
+    """The earlier questions; the last one with the first new name its answer gave when it
+    asked for a name ("Which lab put out R1?" answered "DeepSeek released ..."), which a
+    follow-up's "they" is about."""
     asked = [m["content"] for m in history if m.get("role") == "user" and m.get("content")]
-    if not asked or not _ASKS_NAME.match(asked[-1]):
+    last = history[-1] if history else {}
+    if not asked or not _ASKS_NAME.match(asked[-1]) or last.get("role") != "assistant":
         return asked
-    answers = [m["content"] for m in history if m.get("role") == "assistant" and m.get("content")]
-    if not answers or not history or history[-1].get("role") != "assistant":
-        return asked
-    from assistant.questions import names_in
-
-    first = re.split(r"(?<=[.!?])\s", answers[-1].strip(), maxsplit=1)[0]
-    given = [n for n in names_in(first) if n.lower() not in _NOT_A_SUBJECT and len(n) > 1]
-    new = [n for n in dict.fromkeys(given) if n.lower() not in asked[-1].lower()][:1]
+    first = re.split(r"(?<=[.!?])\s", str(last.get("content") or "").strip(), maxsplit=1)[0]
+    new = [n for n in _subject_names(first) if n.lower() not in asked[-1].lower()][:1]
     return [*asked[:-1], " ".join([asked[-1], *new])] if new else asked
 
 
@@ -127,10 +122,14 @@ def follow_up_subject(question: str, history: list[Message]) -> str:
 
 def subject_of(question: str) -> str:
     """The names an earlier question is about ("Nvidia H20"), months and openers left out."""
+    return " ".join(_subject_names(question))
+
+
+def _subject_names(text: str) -> list[str]:
     from assistant.questions import names_in
 
-    names = [n for n in names_in(question) if n.lower() not in _NOT_A_SUBJECT and len(n) > 1]
-    return " ".join(dict.fromkeys(names))
+    names = [n for n in names_in(text) if n.lower() not in _NOT_A_SUBJECT and len(n) > 1]
+    return list(dict.fromkeys(names))
 
 
 def resolve(question: str, previous: str) -> str:

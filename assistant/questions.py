@@ -97,10 +97,10 @@ def _asked_phrase(question: str) -> str:
 
 _PHRASE_BREAK = frozenset("of in on at for from with by over under".split())
 _PRONOUNS = frozenset("it its they them their those these this that".split())
-_OPENING_WORDS = _PRONOUNS | frozenset("he she his her there such each both".split())
-_GENERIC_HEAD = frozenset(
+_PRICE = frozenset("price prices cost costs".split())  # given in money, whatever is priced
+_GENERIC_HEAD = _PRICE | frozenset(
     "money amount figure number count size total value sum level share percentage proportion "
-    "threshold length limit capacity margin price prices cost costs per "
+    "threshold length limit capacity margin per "
     "date day month year time kind kinds type types sort sorts one ones the a an of in on for "
     "and".split()
 )
@@ -119,6 +119,8 @@ _QUESTION_START = frozenset(
     "what which when who whom whose why how where is are was were did does do and but so "
     "under after before by in on from for according to of the a an".split()
 )
+# The first word of a sentence that names nothing: a question word, or a pronoun ("It", "He")
+_OPENERS = _QUESTION_START | _PRONOUNS | frozenset("he she his her there such each both".split())
 # Another way of naming the same actor; a question that says "Beijing" is not wrong about China.
 ALIASES: dict[str, tuple[str, ...]] = {
     "beijing": ("china", "chinese", "prc"),
@@ -308,7 +310,6 @@ def _head(question: str) -> str:
     return ""
 
 
-_PRICE = frozenset("price prices cost costs".split())
 _ADJECTIVE = re.compile(r"(?:al|ive|ous|ful|ible|able|ic)$")
 
 
@@ -373,7 +374,7 @@ def names_in(text: str) -> list[str]:
         word = m.group(0)
         before = text[: m.start()].rstrip()
         opener = not before or before[-1] in ".?!:;\"'(“"
-        if opener and word.lower() in _QUESTION_START | _OPENING_WORDS:
+        if opener and word.lower() in _OPENERS:
             continue  # "It is widely cited as ..." names nothing by "It"
         if word.lower() in _QUESTION_START and not word.isupper():
             continue

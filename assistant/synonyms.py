@@ -61,7 +61,7 @@ def same_event(word: str) -> frozenset[str]:
 def counted_as(head: str) -> frozenset[str]:
     """The stems a count of ``head`` may be given of: "employees" for "people"; "hours" for
     "GPU-hours", which the briefs also write "GPU hours"."""
-    last = head.rsplit("-", 1)[-1] if "-" in head else head
+    last = head.rsplit("-", 1)[-1]
     return frozenset(stem(w) for w in (head, last, *_COUNTED_AS.get(head, ())))
 
 
