@@ -40,6 +40,9 @@ MARGIN = 0.2  # further sentences must have this share of the best one's chance
 ANSWER_FLOOR = 0.05  # chance below which a sentence does not answer the question
 COVERAGE_FLOOR = 0.32  # rarity-weighted share of the question's words its passage holds
 CONTENT_FLOOR = 0.3  # ... of its words that are not names, in the answering passage (tuned so)
+# A sentence this likely answers though its passage says what is asked in other words than the
+# question's (a fresh paraphrase: "fabricate" for "made by"): the content floor does not apply.
+SURE = 0.4
 _CODE = re.compile(r"[A-Za-z]+\d|\d+[A-Za-z]")  # model and chip names: H20, K2, 990Q, 9000S
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 _MONTH_NAMES = frozenset(_MONTHS.split("|"))
@@ -298,14 +301,14 @@ def _premise_if_answers(
         return None
     if not premise and _other_stage(want, candidate, chunk):
         return None  # the date of the announcement is not the date it closed or took effect
-    if _content_coverage(want, chunk, rarity) < CONTENT_FLOOR:
+    if _content_coverage(want, chunk, rarity) < CONTENT_FLOOR and candidate.relevance < SURE:
         return None
     return premise
 
 
 # Stages of an event a date question may ask for; a sentence about another stage (the deal
 # announced, not closed) does not give its date.
-_STAGES = tuple(
+_CLOSING, _BEGINNING, _EFFECT = (
     frozenset(_stem(w) for w in group.split())
     for group in (
         "close closed closing complete completed completion finalise finalised finalize finalized",
@@ -315,6 +318,9 @@ _STAGES = tuple(
         "effect effective force",
     )
 )
+# Each stage a question asks for, and the stages a sentence may give it by: a duty "starts"
+# when its rule takes effect, but a launch does not say when a rule took effect.
+_STAGES = ((_CLOSING, _CLOSING), (_BEGINNING, _BEGINNING | _EFFECT), (_EFFECT, _EFFECT))
 
 
 def _other_stage(want: Asked, candidate: Candidate, chunk: Chunk) -> bool:
@@ -322,7 +328,7 @@ def _other_stage(want: Asked, candidate: Candidate, chunk: Chunk) -> bool:
         return False
     asked_stems = _stems(want.question)
     said = _stems(f"{_before(candidate, chunk)} {candidate.text}")
-    return any(stage & asked_stems and not stage & said for stage in _STAGES)
+    return any(asked & asked_stems and not given & said for asked, given in _STAGES)
 
 
 def _before(candidate: Candidate, chunk: Chunk) -> str:

@@ -15,6 +15,7 @@ from assistant.text import key_terms, stem, stems
 
 Kind = Literal["date", "figure", "name", "fact"]
 Measure = Literal["money", "share", ""]
+Holder = Literal["person", "country", ""]
 
 _DATE_Q = re.compile(
     r"^\s*(?:and\s+|but\s+|so\s+)?(?:since\s+|by\s+|until\s+)?when\b|\b(?:what|which)\s+"
@@ -149,6 +150,8 @@ class Asked:
     exact: bool = False  # "on what date", "which day": a bare year does not answer
     sides: tuple[frozenset[str], ...] = ()  # a comparison's two sides: the words of each alone
     measure: Measure = ""  # what a figure must be given in: money, or a share (percent)
+    unit: str = ""  # ... or the unit the question names: "in TFLOPS"
+    holder: Holder = ""  # what a name must be of: "who led it" wants a person
 
 
 def asked(question: str, context: str = "") -> Asked:
@@ -161,6 +164,8 @@ def asked(question: str, context: str = "") -> Asked:
         kind = "figure"
     elif _NAME_Q.search(main):
         kind = "name"
+    elif _UNIT_Q.search(main):  # "what is its peak throughput, in TFLOPS?"
+        kind = "figure"
     else:
         kind = "fact"
     comparison = bool(_COMPARE_Q.search(question))
@@ -179,7 +184,41 @@ def asked(question: str, context: str = "") -> Asked:
         exact=bool(re.search(r"\b(?:what|which)\s+(?:date|day)\b", main, re.I)),
         sides=sides_of(question) if comparison else (),
         measure=_measure(main) if kind == "figure" and not comparison else "",
+        unit=_unit(main) if kind == "figure" and not comparison else "",
+        holder=_holder(main) if kind == "name" and not comparison else "",
     )
+
+
+# "What is its peak throughput in TFLOPS?": a figure in another unit does not answer it.
+_UNIT_Q = re.compile(
+    r"\bin\s+(?P<unit>[TPE]?FLOPS|TOPS|[GT]B/s|[KMGT]B|nanomet(?:re|er)s|nm|(?:kilo|mega|giga)?watts|"
+    r"[kMG]W)\b"
+)
+# "Who led the team", "who is the company's chief executive": a person, not an organisation.
+_PERSON_Q = re.compile(
+    r"^\s*(?:and\s+)?who(?:m)?\s+(?:(?:is|was|were|are|has been|had been)\s+)?(?:[\w\-']+\s+){0,3}?"
+    r"(?:led|leads|lead|heads|headed|named|appointed|chairs|chaired|spoke|speaks|run|runs|ran)\b|"
+    r"^\s*(?:and\s+)?who\s+(?:is|was|were|are)\s+(?:the\s+)?(?:[\w\-']+\s+){0,3}?(?:chief "
+    r"executive|ceo|founder|co-founder|chair|chairman|chairwoman|president|minister|secretary|"
+    r"director|head)\b|\b(?:which|what)\s+(?:person|executive|official|minister|researcher)\b",
+    re.I,
+)
+_COUNTRY_Q = re.compile(r"\b(?:which|what)\s+(?:[\w\-]+\s+)?(?:countries|country|nations?)\b", re.I)
+
+
+def _in_unit(unit: str, text: str) -> bool:
+    return bool(re.search(rf"\d\s*{re.escape(unit)}\b", text, re.I))
+
+
+def _unit(main: str) -> str:
+    found = _UNIT_Q.search(main)
+    return found.group("unit") if found else ""
+
+
+def _holder(main: str) -> Holder:
+    if _PERSON_Q.search(main):
+        return "person"
+    return "country" if _COUNTRY_Q.search(main) else ""
 
 
 _MONEY_Q = re.compile(
@@ -399,11 +438,67 @@ def answers_kind(want: Asked, sentence: str) -> bool:
     if want.kind == "figure":
         undated = _DATE_VALUE.sub(" ", sentence)
         quantities = set(_QUANTITY.findall(undated)) - set(want.values)
+        if want.unit and not _in_unit(want.unit, undated):
+            return False
         return bool(quantities) or bool(_FIGURE_VALUE.search(_NUMBER.sub(" ", undated)))
     if want.kind == "name":
         asked_names = {n.lower() for n in want.names}
-        return any(n.lower() not in asked_names for n in names_in(sentence))
+        new = [n for n in names_in(sentence) if n.lower() not in asked_names]
+        if want.holder == "person":
+            return any(_person(n) for n in new)
+        if want.holder == "country":
+            return any(n in _COUNTRIES for n in new)
+        return bool(new)
     return True
+
+
+def _person(name: str) -> bool:
+    """A person's name, after any title ("Premier Li", "Prime Minister Rishi Sunak"): two or
+    three capitalised words, or one after a title, none of which says an organisation, place or
+    document ("Liang Wenfeng", "Kai-Fu Lee"; not "Justice Department", "Attorney General")."""
+    words = name.split()
+    titled = next((i for i, w in enumerate(words) if w.lower() not in _TITLES), len(words))
+    rest = words[titled:]
+    return (1 if titled else 2) <= len(rest) <= 3 and all(
+        w[0].isupper() and w.replace("-", "").isalpha() and w.lower() not in _NOT_PERSON
+        for w in rest
+    )
+
+
+_TITLES = frozenset(
+    "president premier prime minister secretary chairman chairwoman chair ceo dr mr ms vice "
+    "attorney general commerce foreign state senator representative governor mayor judge".split()
+)
+# Words of a capitalised name that is not a person's
+_NOT_PERSON = frozenset(
+    "act administration agency ai alliance attorney general minister secretary president co "
+    "corp inc llc ltd plc gmbh association bank board bureau center centre cloud "
+    "college commission committee company conference congress corporation council court "
+    "department directive district exchange executive foundation fund group holdings house "
+    "index institute intelligence international lab labs laboratory law league list market "
+    "ministry model models national office order organisation organization park partners plan "
+    "program programme project provisions regulation research rule rules school security "
+    "semiconductor service services society state states summit systems task team technologies "
+    "technology times treaty union university ventures week world north south east west new "
+    "china chinese american us united kingdom january february march april may june july august "
+    "september october november december".split()
+)
+# The countries the briefs speak of, for "which countries"
+_COUNTRIES = frozenset(
+    "China Taiwan Japan Korea India Singapore Malaysia Vietnam Thailand Indonesia Philippines "
+    "Australia Russia Ukraine Israel Iran UAE Qatar Turkey Egypt Kenya Nigeria Brazil Mexico "
+    "Argentina Chile Canada US USA U.S. America UK Britain Ireland France Germany Italy Spain "
+    "Portugal Netherlands Belgium Luxembourg Switzerland Austria Poland Czechia Hungary Romania "
+    "Bulgaria Greece Sweden Norway Finland Denmark Estonia Latvia Lithuania Pakistan Bangladesh "
+    "Kazakhstan Mongolia Macau Serbia Belarus Cuba Venezuela Colombia Peru Ecuador Bolivia "
+    "Uruguay Paraguay Ethiopia Morocco Algeria Tunisia Ghana Senegal Rwanda Tanzania Uganda "
+    "Zambia Zimbabwe Iraq Syria Jordan Lebanon Oman Kuwait Bahrain Uzbekistan Azerbaijan Georgia "
+    "Armenia Myanmar Cambodia Laos Nepal Slovakia Slovenia Croatia Iceland Malta Cyprus Brunei "
+    "Fiji".split()
+) | {
+    "South Korea", "North Korea", "New Zealand", "Saudi Arabia", "United Arab Emirates",
+    "South Africa", "United States", "United Kingdom", "Hong Kong",
+}  # fmt: skip
 
 
 # Dates that are not the answer's: "as of 2025", a file name, a brief's own coverage limit
@@ -437,6 +532,8 @@ def answer_fit(want: Asked, sentence: str) -> float:
         return 0.0 if want.exact and not month else 0.8 if month else 0.6
     if want.kind == "figure":
         if want.measure and not _MEASURED[want.measure].search(text):
+            return 0.0
+        if want.unit and not _in_unit(want.unit, text):
             return 0.0
         undated = _DATE_VALUE.sub(" ", _FULL_DATE.sub(" ", text))
         spans = [m for m in _QUANTITY.finditer(undated) if m.group(0) not in want.values]

@@ -235,3 +235,43 @@ def test_a_measure_the_sources_contradict_is_corrected_by_the_one_they_give() ->
     )
     composed = compose(asked(question), [top], [a800])
     assert composed.premise == "800 GB/s" and composed.chosen == [top]
+
+
+FAB = _chunk(
+    0, "The Mate 60 Pro teardown",
+    "In August 2023 the Mate 60 Pro shipped with a Kirin 9000S processor made by SMIC.",
+)  # fmt: skip
+FAB_QUESTION = "Which foundry fabricated the Kirin 9000S of the Mate 60 Pro despite sanctions?"
+
+
+def test_a_likely_sentence_answers_though_its_passage_words_the_question_otherwise() -> None:
+    # "foundry fabricated ... despite sanctions" is in none of the passage's words; the sentence is
+    # still far likelier than any other to answer, so it does.
+    sure = _candidate(0, FAB.text, 0.45)
+    assert compose(asked(FAB_QUESTION), [sure], [FAB]).chosen == [sure]
+
+
+def test_a_less_likely_sentence_whose_passage_words_little_of_the_question_does_not() -> None:
+    unsure = _candidate(0, FAB.text, 0.30)
+    composed = compose(asked(FAB_QUESTION), [unsure], [FAB])
+    assert not composed.chosen and composed.why
+
+
+LABELS = _chunk(
+    0, "Labelling duties", "The labelling duties for providers took effect on 1 September 2025."
+)
+LAUNCH = _chunk(
+    0, "Labelling rules", "The labelling rules for providers were launched on 14 March 2025."
+)
+
+
+def test_a_duty_starts_on_the_date_its_rule_takes_effect() -> None:
+    took_effect = _candidate(0, LABELS.text.rstrip("."), 0.30)
+    want = asked("From what date did providers have to start the labelling duties?")
+    assert compose(want, [took_effect], [LABELS]).chosen == [took_effect]
+
+
+def test_a_launch_does_not_say_when_a_rule_took_effect() -> None:
+    launched = _candidate(0, LAUNCH.text.rstrip("."), 0.30)
+    want = asked("When did the labelling rules for providers take effect?")
+    assert not compose(want, [launched], [LAUNCH]).chosen

@@ -19,17 +19,17 @@ from tests.conftest import REPO
 # improves; never lower it without saying why.
 RECALL_AT_5_FLOOR = 0.92
 ABSTENTION_FLOOR = 0.90
-# Answers (extractive, sentences chosen by the fitted selector), measured at 0.778 right over
-# all 437 answerable questions, 64 of the 84 on-topic unanswerable questions declined, 0.886
-# abstention accuracy overall, 56 of 74 false premises corrected (with the right fact), 41
-# answerable questions wrongly declined (0.094), and one true premise taken for a false one. The
-# set had just gained 144 questions written afresh by helpers who had not seen the code (ho3,
-# ho4), which score far lower than the 390 before them (0.833 right, 47 of 60 declined there).
-ANSWER_RIGHT_FLOOR = 0.76
-ON_TOPIC_ABSTAINED_FLOOR = 0.74
+# Answers (extractive, sentences chosen by the fitted selector), measured at 0.761 right over
+# all 497 answerable questions, 70 of the 96 on-topic unanswerable questions declined, 0.886
+# abstention accuracy overall, 68 of 86 false premises corrected (with the right fact), 43
+# answerable questions wrongly declined (0.087), and two true premises taken for false ones. The
+# set had just gained 72 held-out questions written afresh by helpers who had not seen the code
+# (ho5), which score far lower than the 390 first ones (0.53 right there, against 0.84).
+ANSWER_RIGHT_FLOOR = 0.75
+ON_TOPIC_ABSTAINED_FLOOR = 0.72
 ANSWER_ABSTENTION_FLOOR = 0.87
-PREMISES_CORRECTED_FLOOR = 0.72
-WRONGLY_DECLINED_CEILING = 0.11
+PREMISES_CORRECTED_FLOOR = 0.77
+WRONGLY_DECLINED_CEILING = 0.10
 FALSE_CORRECTIONS_CEILING = 2
 
 pytestmark = pytest.mark.e2e

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.questions import answer_fit, asked, counts, mentions, names_in, without
+from assistant.questions import answer_fit, answers_kind, asked, counts, mentions, names_in, without
 
 
 @pytest.mark.parametrize(
@@ -122,3 +122,40 @@ def test_a_pronoun_that_opens_a_sentence_is_no_name() -> None:
 def test_a_hyphened_count_is_found_written_apart_and_a_margin_is_a_measure() -> None:
     assert counts("gpu-hours", "total: 2.788 million H800 GPU hours")
     assert asked("By what margin did the Senate vote to strip the freeze?").head == ""
+
+
+@pytest.mark.parametrize(
+    ("question", "holder"),
+    [
+        ("Who was named to lead the Justice Department's AI Litigation Task Force?", "person"),
+        ("Who is the company's chief executive?", "person"),
+        ("Who spoke for China at the summit?", "person"),
+        ("Which countries joined the organisation as founding members?", "country"),
+        ("Who makes the Ascend chips?", ""),  # a maker is an organisation as often as not
+    ],
+)
+def test_a_who_question_about_a_role_wants_a_person_and_which_countries_a_country(
+    question: str, holder: str
+) -> None:
+    assert asked(question).holder == holder
+
+
+def test_a_person_is_asked_for_and_an_organisation_or_a_title_alone_does_not_answer() -> None:
+    want = asked("Who was named to lead the AI Litigation Task Force?")
+    assert not answers_kind(want, "The Attorney General set up an AI Litigation Task Force.")
+    assert not answers_kind(want, "The Justice Department runs the AI Litigation Task Force.")
+    assert answers_kind(want, "Prime Minister Rishi Sunak opened the summit.")
+    assert answers_kind(want, "The task force is led by Jane Doe of the Justice Department.")
+
+
+def test_which_countries_is_answered_by_a_country_not_by_any_name() -> None:
+    want = asked("Which countries joined the World AI Cooperation Organization?")
+    assert not answers_kind(want, "Premier Li Qiang proposed it at WAIC in Shanghai.")
+    assert answers_kind(want, "Pakistan and Serbia said they would join.")
+
+
+def test_a_unit_the_question_names_must_be_the_answer_s_unit() -> None:
+    want = asked("What is the peak FP8 throughput, in TFLOPS, of the MI308?")
+    assert want.kind == "figure" and want.unit == "TFLOPS"
+    assert answer_fit(want, "The MI308 has 192 GB of HBM3 memory.") == 0
+    assert answer_fit(want, "Its peak FP8 throughput is 1,300 TFLOPS.") > 0
