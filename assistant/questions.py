@@ -41,6 +41,13 @@ _NAME_Q = re.compile(
     r"department|person|people|executive|hedge fund)\b",
     re.I,
 )
+# "Which company was that?": the answer is a company's name, which need not say "company"
+_CLASS_Q = re.compile(
+    r"\b(?:which|what)\s+(?:company|companies|firm|firms|lab|labs|startup|start-up|country|"
+    r"countries|university|maker|foundry|designer|manufacturer)\s+(?:is|was|are|were)\s+"
+    r"(?:it|that|this|they|those)\b",
+    re.I,
+)
 _COMPARE_Q = re.compile(
     r"\bcompar|\bdiffer|\bversus\b|\bvs\.?\b|\bmore than\b|\bless than\b|\bbigger\b|\blarger\b|"
     r"\bsmaller\b|\bearlier\b|\blater than\b|\bwhich came first\b|\bboth\b|\bstack(?:s|ed)? up\b|"
@@ -170,7 +177,8 @@ def asked(question: str, context: str = "") -> Asked:
         kind = "fact"
     comparison = bool(_COMPARE_Q.search(question))
     if comparison and kind == "fact":
-        kind = "figure" if _MORE.search(main) else "date" if _SOONER.search(main) else kind
+        figure = _MORE.search(main) or _MEASURED_THING.search(main)
+        kind = "figure" if figure else "date" if _SOONER.search(main) else kind
     return Asked(
         question=question,
         kind=kind,
@@ -179,7 +187,9 @@ def asked(question: str, context: str = "") -> Asked:
         # a follow-up's names include those of what it refers to ("it" = Qwen3)
         names=tuple(dict.fromkeys([*names_in(question), *_context_names(context)])),
         values=tuple(dict.fromkeys(_NUMBER.findall(question))),
-        head=_head(main) if kind in ("figure", "name") else "",
+        head=_head(main)
+        if kind == "figure" or (kind == "name" and not _CLASS_Q.search(main))
+        else "",
         counted=bool(re.search(r"\bhow many\b", main, re.I)),
         exact=bool(re.search(r"\b(?:what|which)\s+(?:date|day)\b", main, re.I)),
         sides=sides_of(question) if comparison else (),
@@ -254,6 +264,13 @@ def _measure(main: str) -> Measure:
 _MORE = re.compile(
     r"\b(?:more|fewer|less|larger|bigger|smaller|higher|lower|faster|slower|cheaper|costlier|"
     r"heavier|longer|shorter|how many|how much)\b",
+    re.I,
+)
+# "How did their revenues compare?": what is compared is a figure
+_MEASURED_THING = re.compile(
+    r"\b(?:revenues?|sales|profits?|capital|capex|spending|budgets?|valuations?|funding|prices?|"
+    r"costs?|tariffs?|rates?|parameters?|parameter count|scores?|shares?|margins?|capacity|"
+    r"bandwidth|speed|memory|power|headcount)\b",
     re.I,
 )
 _SOONER = re.compile(r"\b(?:first|earlier|later|sooner|older|newer)\b", re.I)
@@ -353,7 +370,12 @@ _ADJECTIVE = re.compile(r"(?:al|ive|ous|ful|ible|able|ic)$")
 
 
 def _main_clause(question: str) -> str:
-    """ "When Commerce first restricted chips, what rate ...?" asks for the rate, not a date."""
+    """ "When Commerce first restricted chips, what rate ...?" asks for the rate, not a date;
+    "Moore Threads and MetaX listed first. How did their revenues compare?" asks what its last
+    sentence asks."""
+    asking = re.split(r"(?<=[.!])\s+(?=[A-Z])", question.strip())[-1]
+    if asking != question.strip() and "?" in asking:
+        question = asking
     head, sep, tail = question.partition(", ")
     if (
         sep

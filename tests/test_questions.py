@@ -27,6 +27,11 @@ from assistant.questions import answer_fit, answers_kind, asked, counts, mention
         ("What did Nvidia pay for the licence?", "figure", "money", ""),
         ("When did the rule take effect?", "date", "", ""),
         ("Which company built the CPM models?", "name", "", ""),
+        # the answer is a company's name, which need not hold the word "company"
+        ("Which company was that?", "name", "", ""),
+        # a comparison of revenues compares figures; what is asked is in the last sentence
+        ("How did SMIC's 2025 revenue compare with its 2024 revenue?", "figure", "", ""),
+        ("Both listed first in 2026. How did their 2025 revenues compare?", "figure", "", ""),
     ],
 )
 def test_the_asked_kind_measure_and_head(question: str, kind: str, measure: str, head: str) -> None:
