@@ -21,6 +21,12 @@ _REFERENCE = re.compile(
     r"(?!is\b|was\b|did\b|does\b|do\b|are\b|were\b|has\b|had\b|have\b)([a-z]+)\b",
     re.I,
 )
+_DEFINITE = re.compile(
+    r"\bthere\b|\bthe\s+(?:company|company's|firm|firm's|lab|lab's|start-?up|group|rule|rules|"
+    r"deal|plan|law|order|model|models|chip|chips|fund|agency|ministry|country|government|"
+    r"programme|program|project|same)\b",
+    re.I,
+)
 _NOT_A_SUBJECT = frozenset(
     "ai january february march april may june july august september october november "
     "december what which who when how".split()
@@ -48,7 +54,11 @@ def is_follow_up(question: str) -> bool:
     from assistant.questions import names_in
 
     strong = _STRONG_PRONOUN.search(question)
-    return strong is not None and not names_in(question[: strong.start()])
+    if strong is not None and not names_in(question[: strong.start()]):
+        return True
+    # "Who is the company's chief executive?", "the first fab there": what is meant was named
+    # earlier, when the question itself names nothing
+    return bool(_DEFINITE.search(question)) and not names_in(question)
 
 
 def standalone(question: str, history: list[Message], rewrite: Rewriter | None = None) -> str:

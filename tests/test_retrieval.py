@@ -63,6 +63,20 @@ def test_follow_ups_are_made_standalone_without_a_model() -> None:
     )
 
 
+def test_the_company_or_there_with_no_name_refers_to_what_was_asked_before() -> None:
+    history = [
+        {"role": "user", "content": "How much did TSMC pledge to invest in Arizona in 2025?"},
+        {"role": "assistant", "content": "US$100 billion more, US$165 billion in all [1]."},
+    ]
+    for question in (
+        "Which process did the first fab there go into volume production on?",
+        "Who is the company's chief executive?",
+    ):
+        assert "TSMC" in standalone(question, history)
+    named = "Who is the chief executive of the company that makes the Ascend chips, Huawei?"
+    assert standalone(named, history) == named  # it names what it is about
+
+
 def test_a_bare_or_long_follow_up_is_read_with_the_earlier_question() -> None:
     history = [
         {"role": "user", "content": "What did Zhipu AI cut on 11 May 2024?"},
