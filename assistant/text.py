@@ -16,6 +16,7 @@ _ABBREVIATIONS = frozenset(
 )
 _TITLE = frozenset("mr mrs ms dr st jr sr vs cf approx al e.g i.e".split())  # never end a sentence
 _NUMBERED = frozenset("no nos fig figs p pp vol art sec".split())  # not before a number: "No. 6"
+_ZONE = re.compile(r"(?:[A-Z]{1,2}[SD]T|GMT|UTC|BST|CET|CEST|JST|KST|HKT|SGT)\b")  # "a.m. EDT"
 _INITIALISM = re.compile(r"^(?:[a-z]\.)+[a-z]$")  # "H.R. 4346" (a bill number)
 # "qwen2.5" is one term: it names another model than qwen2
 _TERM = re.compile(r"[A-Za-z][A-Za-z0-9\-]+(?:\.\d+)*|\d+")
@@ -64,8 +65,9 @@ def _split_prose(block: str) -> list[str]:
         word = (block[start : m.start()].rsplit(None, 1) or [""])[-1].strip(".(\"[“'").lower()
         after = block[m.end() : m.end() + 1]
         numbered = word in _NUMBERED or bool(_INITIALISM.match(word))
-        if word in _TITLE or (numbered and after.isdigit()):
-            continue  # "Supplement No. 6", "H.R. 4346", "Dr. Lee": one sentence
+        clock = word in ("a.m", "p.m") and _ZONE.match(block, m.end()) is not None
+        if word in _TITLE or (numbered and after.isdigit()) or clock:
+            continue  # "Supplement No. 6", "H.R. 4346", "Dr. Lee", "12:01 a.m. EDT": one sentence
         pieces.append(block[start : m.start()])
         start = m.end()
     pieces.append(block[start:])

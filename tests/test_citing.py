@@ -91,6 +91,15 @@ def test_a_numbered_item_or_a_title_does_not_end_a_sentence() -> None:
     ]
 
 
+def test_a_clock_time_with_its_zone_does_not_end_a_sentence() -> None:
+    text = "It applies from 12:01 a.m. EDT on 21 September 2025. They met at 9 a.m. Talks ran late."
+    assert split_sentences(text) == [
+        "It applies from 12:01 a.m. EDT on 21 September 2025.",
+        "They met at 9 a.m.",
+        "Talks ran late.",
+    ]
+
+
 def test_a_bill_number_does_not_end_a_sentence_but_an_initialism_at_the_end_does() -> None:
     text = "Biden signed it (H.R. 4346) on 9 August 2022. It passed in the U.S. Then, e.g. Qwen."
     assert split_sentences(text) == [
