@@ -31,6 +31,7 @@ _EVENTS = (
     "freeze frozen moratorium pause paused suspend suspended suspension",
     "fab fabs plant plants factory factories",
     "start started begin began commence commenced",
+    "represent represented speak spoke",
 )
 _COUNTED_AS = {
     "people": ("employees", "staff", "workers", "researchers", "people", "employ"),

@@ -32,3 +32,7 @@ def test_a_passage_that_renames_or_pauses_speaks_of_a_rebranding_or_a_freeze() -
     said = "Commerce renamed the AI Safety Institute and paused the rule."
     assert coverage(rebrand, said, "", None) == 1.0
     assert coverage(rebrand, "Commerce published the AI Safety Institute's report.", "", None) < 0.8
+
+
+def test_who_spoke_for_a_country_is_who_represented_it() -> None:
+    assert same_event("spoke") == same_event("represented")
