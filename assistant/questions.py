@@ -373,7 +373,8 @@ def _main_clause(question: str) -> str:
     """ "When Commerce first restricted chips, what rate ...?" asks for the rate, not a date;
     "Moore Threads and MetaX listed first. How did their revenues compare?" asks what its last
     sentence asks."""
-    asking = re.split(r"(?<=[.!])\s+(?=[A-Z])", question.strip())[-1]
+    # not after an initialism ("the U.S. Commerce Department"); after "by NIST." it is
+    asking = re.split(r"(?<!\b[A-Za-z]\.[A-Za-z]\.)(?<=[.!])\s+(?=[A-Z])", question.strip())[-1]
     if asking != question.strip() and "?" in asking:
         question = asking
     head, sep, tail = question.partition(", ")

@@ -32,6 +32,7 @@ from assistant.questions import answer_fit, answers_kind, asked, counts, mention
         # a comparison of revenues compares figures; what is asked is in the last sentence
         ("How did SMIC's 2025 revenue compare with its 2024 revenue?", "figure", "", ""),
         ("Both listed first in 2026. How did their 2025 revenues compare?", "figure", "", ""),
+        ("When did the U.S. Commerce Department add Zhipu to the Entity List?", "date", "", ""),
     ],
 )
 def test_the_asked_kind_measure_and_head(question: str, kind: str, measure: str, head: str) -> None:
