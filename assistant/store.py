@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import urlparse
@@ -62,14 +63,15 @@ class Store:
     def collection(self, name: str, create: bool = False) -> Any:
         if name not in self._collections:
             if create:
-                self._collections[name] = self.client.get_or_create_collection(
+                found = self.client.get_or_create_collection(
                     name, metadata={"hnsw:space": "cosine"}
                 )
             else:
                 try:
-                    self._collections[name] = self.client.get_collection(name)
+                    found = self.client.get_collection(name)
                 except Exception as exc:  # NotFoundError differs between client kinds
                     raise IndexMissingError(f"{self.where} (collection {name})") from exc
+            self._collections[name] = _searching_wide(found)
         return self._collections[name]
 
     def names(self) -> list[str]:
@@ -193,3 +195,18 @@ def from_metadata(cid: str, text: str, meta: dict[str, Any]) -> Chunk:
         accurate_as_of=str(meta.get("accurate_as_of", "")),
         superseded_by=tuple(s for s in str(meta.get("superseded_by", "")).split(",") if s),
     )
+
+
+EF_SEARCH = 512
+
+
+def _searching_wide(collection: Any) -> Any:
+    """Chroma's default search breadth (``ef_search`` 100) misses true neighbours: a passage
+    with the second-best similarity was absent from the top 40 in some processes and not in
+    others, as the graph is rebuilt from the log in another order. A wider search costs little
+    and finds them; it is a query-time setting, so older indexes get it too."""
+    hnsw = (getattr(collection, "configuration", None) or {}).get("hnsw") or {}
+    if int(hnsw.get("ef_search") or 0) < EF_SEARCH:
+        with contextlib.suppress(Exception):  # a server that cannot change it still answers
+            collection.modify(configuration={"hnsw": {"ef_search": EF_SEARCH}})
+    return collection
