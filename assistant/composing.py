@@ -119,9 +119,18 @@ def clean(sentence: str) -> str:
     dated = label is not None and not alone and _STATED_DATE.search(label.group(0)) is not None
     # "**128K-token context window.**" is the fact; "**Chips used:**" only leads in to one
     whole = label is not None and alone and ".**" in label.group(0)
-    body = sentence if dated or whole else _LABEL.sub("", sentence)
+    # "**H200:** 141 GB of HBM3E" is about the H200, which the rest does not say again
+    naming = label is not None and not alone and _names_something(label.group(0))
+    body = sentence if dated or whole or naming else _LABEL.sub("", sentence)
     text = " ".join(body.replace("**", "").lstrip("-*• ").split())
     return text.rstrip(".;:").strip()
+
+
+def _names_something(label: str) -> bool:
+    """A label that names a model, chip or organisation: a code ("H100 (SXM)") or a capitalised
+    word after its first ("Qwen2.5-Max (January 29, 2025)", "The US as the top place")."""
+    words = label.replace("*", " ").split()
+    return bool(_CODE.search(label)) or any(w[:1].isupper() for w in words[1:])
 
 
 def passage_sentences(chunks: Sequence[Chunk]) -> list[tuple[int, str]]:
@@ -482,12 +491,15 @@ def _side_share(
     other: frozenset[str] = frozenset(),
 ) -> float:  # fmt: skip
     """Rarity-weighted share of a side's own words in the sentence; its passage's title and
-    heading count half, unless they name both sides ("China's graphite and antimony controls"
-    tells neither side's sentences apart)."""
+    section heading count half, each unless it names both sides ("China's graphite and antimony
+    controls" tells neither side's sentences apart, its section "MetaX" does)."""
     chunk = chunks[c.source]
-    context = f"{chunk.title} {chunk.heading}"
-    if other and all(share(s, "", context, rarity) >= SIDE_SHARE for s in (side, other)):
-        context = ""
+    section = chunk.heading.rsplit(" > ", 1)[-1]
+    parts = (chunk.title, section)
+    context = " ".join(
+        p for p in parts
+        if not other or not all(share(s, "", p, rarity) >= SIDE_SHARE for s in (side, other))
+    )  # fmt: skip
     return share(side, c.text, context, rarity)
 
 

@@ -275,3 +275,49 @@ def test_a_launch_does_not_say_when_a_rule_took_effect() -> None:
     launched = _candidate(0, LAUNCH.text.rstrip("."), 0.30)
     want = asked("When did the labelling rules for providers take effect?")
     assert not compose(want, [launched], [LAUNCH]).chosen
+
+
+def test_a_list_item_keeps_a_label_that_names_what_it_is_about_and_drops_a_generic_one() -> None:
+    chunk = _chunk(
+        0, "High-bandwidth memory",
+        "- **H100 (SXM):** 80 GB of HBM3 at about 3.35 TB/s.\n"
+        "- **H200:** 141 GB of HBM3E at about 4.8 TB/s.\n"
+        "- **Sizes.** Seven dense models from 0.5B to 72B parameters.\n",
+    )  # fmt: skip
+    assert [s for _, s in passage_sentences([chunk])] == [
+        "H100 (SXM): 80 GB of HBM3 at about 3.35 TB/s",
+        "H200: 141 GB of HBM3E at about 4.8 TB/s",
+        "Seven dense models from 0.5B to 72B parameters",
+    ]
+
+
+def _section(n: int, heading: str, text: str) -> Chunk:
+    title = "China's GPU designers: Moore Threads, MetaX and others"
+    return Chunk(f"c{n}", text, f"doc{n}.md", title, f"{title} > {heading}", None, 0, len(text), 0)
+
+
+def test_a_section_heading_tells_the_sides_apart_when_the_title_names_both() -> None:
+    # Each company's listing is told under its own heading with "it": the title names both
+    # companies, the heading only one.
+    want = asked(
+        "Moore Threads and MetaX both listed in December 2025. How much did each one rise on "
+        "its first day of trading?"
+    )
+    assert [sorted(s) for s in want.sides] == [["threads"], ["metax"]]
+    moore = _section(
+        0, "Moore Threads (Beijing)",
+        "It listed in December 2025. The shares closed their first day of trading up 425%.",
+    )  # fmt: skip
+    metax = _section(
+        1, "MetaX (Shanghai)",
+        "It listed in December 2025. The stock closed its first day of trading up about 693%.",
+    )  # fmt: skip
+    revenue = _section(2, "Results", "Moore Threads and MetaX reported revenue up 243% and 121%.")
+    up_425 = _candidate(0, "The shares closed their first day of trading up 425%", 0.20)
+    up_693 = _candidate(1, "The stock closed its first day of trading up about 693%", 0.18)
+    both = _candidate(2, "Moore Threads and MetaX reported revenue up 243% and 121%", 0.30)
+    per_side = [[both, up_693, up_425], [both, up_425, up_693]]
+    candidates = [both, up_425, up_693]
+    chunks = [moore, metax, revenue]
+    said = " ".join(c.text for c in compose(want, candidates, chunks, per_side=per_side).chosen)
+    assert "425%" in said and "693%" in said
