@@ -93,6 +93,15 @@ def test_cli_index_and_ask_json(tmp_path: Path) -> None:
     assert all(s["support"] in ("supported", "weak", "unsupported") for s in data["sentences"])
     searched = run_cli("search", "gallium", "--k", "2", "--json", env=env)
     assert json.loads(searched.stdout)["hits"][0]["source"] == "minerals.txt"
+    # a reader that goes away before the answer is printed (| head) gets no traceback
+    piped = subprocess.Popen(
+        [sys.executable, "-m", "assistant", "ask", "What did the October 2023 update add?"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **env}, cwd=REPO,
+    )  # fmt: skip
+    assert piped.stdout is not None and piped.stderr is not None
+    piped.stdout.close()
+    errors = piped.stderr.read().decode()
+    assert piped.wait(timeout=600) == 141 and "Traceback" not in errors, errors
 
 
 def test_cli_errors_are_one_line_messages(tmp_path: Path) -> None:
