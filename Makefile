@@ -36,6 +36,7 @@ browser:
 bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/retrieval.py
+	$(BIN)/python benchmarks/dense_search.py
 	$(BIN)/python benchmarks/answer.py
 
 clean:

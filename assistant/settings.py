@@ -61,6 +61,14 @@ class IndexSettings(_Group):
     chroma_url: str | None = Field(
         None, description="URL of a Chroma server (http://host:port); empty uses the folder."
     )
+    ef_search: int = Field(
+        512,
+        ge=10,
+        le=20000,
+        description="Breadth of Chroma's nearest-neighbour search: higher finds more of the true "
+        "nearest passages and takes longer (100, Chroma's default, missed a quarter of the "
+        "top 40 at 10k chunks; benchmarks/dense_search.py).",
+    )
 
 
 class ChunkingSettings(_Group):

@@ -21,6 +21,7 @@ class Store:
 
     def __init__(self, settings: IndexSettings, client: Any | None = None) -> None:
         self._collections: dict[str, Any] = {}
+        self.ef_search = settings.ef_search
         if client is not None:
             self.client: Any = client
             self.where = f"an in-memory Chroma ({type(client).__name__})"
@@ -71,7 +72,7 @@ class Store:
                     found = self.client.get_collection(name)
                 except Exception as exc:  # NotFoundError differs between client kinds
                     raise IndexMissingError(f"{self.where} (collection {name})") from exc
-            self._collections[name] = _searching_wide(found)
+            self._collections[name] = _searching_wide(found, self.ef_search)
         return self._collections[name]
 
     def names(self) -> list[str]:
@@ -197,16 +198,13 @@ def from_metadata(cid: str, text: str, meta: dict[str, Any]) -> Chunk:
     )
 
 
-EF_SEARCH = 512
-
-
-def _searching_wide(collection: Any) -> Any:
+def _searching_wide(collection: Any, ef_search: int) -> Any:
     """Chroma's default search breadth (``ef_search`` 100) misses true neighbours: a passage
     with the second-best similarity was absent from the top 40 in some processes and not in
-    others, as the graph is rebuilt from the log in another order. A wider search costs little
-    and finds them; it is a query-time setting, so older indexes get it too."""
+    others, as the graph is rebuilt from the log in another order. The breadth is a query-time
+    setting, so an index built before gets it too; it is read when the index is loaded."""
     hnsw = (getattr(collection, "configuration", None) or {}).get("hnsw") or {}
-    if int(hnsw.get("ef_search") or 0) < EF_SEARCH:
+    if hnsw.get("ef_search") != ef_search:
         with contextlib.suppress(Exception):  # a server that cannot change it still answers
-            collection.modify(configuration={"hnsw": {"ef_search": EF_SEARCH}})
+            collection.modify(configuration={"hnsw": {"ef_search": ef_search}})
     return collection

@@ -5,7 +5,7 @@ index. Prints, per backend, the share right, the share whose cited passage holds
 the share of on-topic unanswerable questions declined, per kind of question.
 
     python benchmarks/answer_quality.py [--split held_out|tune|all] [--backends a,b,c] [--limit N]
-        [--kinds follow_up,comparison]
+        [--kinds follow_up,comparison] [--prefix ho6]
 
 Needs the index built (`assistant index`). The server is llama_cpp.server itself
 (``python -m llama_cpp.server``), given the CPU module ``assistant.native`` picks for this machine
@@ -39,6 +39,7 @@ def main() -> None:
     parser.add_argument("--backends", default="extractive,llamacpp,openai")
     parser.add_argument("--limit", type=int, default=0, help="first N questions only (0: all)")
     parser.add_argument("--kinds", default="", help="only these kinds, comma-separated")
+    parser.add_argument("--prefix", default="", help="only questions whose id starts so (ho6)")
     parser.add_argument("--json", type=Path, help="also write the per-question rows here")
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
@@ -49,6 +50,7 @@ def main() -> None:
     questions = [q for q in load_questions(QA) if args.split in ("all", q.split or "tune")]
     if args.kinds:
         questions = [q for q in questions if q.kind in args.kinds.split(",")]
+    questions = [q for q in questions if q.id.startswith(args.prefix)]
     questions = questions[: args.limit] if args.limit else questions
     on_topic = {q.id for q in questions if q.unanswerable and q.kind == "unanswerable"}
     backends = [b for b in args.backends.split(",") if b]

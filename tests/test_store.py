@@ -30,3 +30,16 @@ def test_the_nearest_passages_are_found_as_an_exact_search_finds_them(tmp_path: 
         found = {c.id for c, _ in store.query("passages", query.tolist(), 40)}
         missed += len(exact - found)
     assert missed <= 20, f"{missed} of 2000 nearest passages missed"
+
+
+def test_the_configured_search_breadth_reaches_new_and_existing_indexes(tmp_path: Path) -> None:
+    import chromadb
+
+    client = chromadb.PersistentClient(path=str(tmp_path / "chroma"))
+    client.get_or_create_collection("built-before", metadata={"hnsw:space": "cosine"})
+    assert client.get_collection("built-before").configuration["hnsw"]["ef_search"] == 100
+    store = Store(IndexSettings(path=tmp_path, ef_search=1024))
+    store.upsert("built-now", [Chunk("c0", "text", "doc.md", "t", "", None, 0, 4, 0)], [[1.0] * 3])
+    store.query("built-before", [1.0] * 3, 1)
+    for name in ("built-before", "built-now"):
+        assert store.client.get_collection(name).configuration["hnsw"]["ef_search"] == 1024
