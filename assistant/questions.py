@@ -19,7 +19,8 @@ Holder = Literal["person", "country", ""]
 
 _DATE_Q = re.compile(
     r"^\s*(?:and\s+|but\s+|so\s+)?(?:since\s+|by\s+|until\s+)?when\b|\b(?:what|which)\s+"
-    r"(?:date|day|month|year|time)\b|\bsince when\b|\bhow long ago\b|\bin what year\b",
+    r"(?:dates?|days?|months?|years?|time)\b|\bsince when\b|\bhow long ago\b|\bin what year\b|"
+    r"\bwhat\s+(?:were|are)\s+the\s+(?:two\s+|both\s+)?dates\b",
     re.I,
 )
 # "What does DeepSeek charge ...?": a figure, in money.
@@ -52,7 +53,8 @@ _COMPARE_Q = re.compile(
     r"\bcompar|\bdiffer|\bversus\b|\bvs\.?\b|\bmore than\b|\bless than\b|\bbigger\b|\blarger\b|"
     r"\bsmaller\b|\bearlier\b|\blater than\b|\bwhich came first\b|\bboth\b|\bstack(?:s|ed)? up\b|"
     r"\bmeasures? up\b|\bwhile\b|^\s*which\b[^?]*,[^?]*\bor\b|"
-    r",\s*and\s+(?:what|how many|how much|which|when|who)\b",  # a two-part question
+    r",\s*and\s+(?:what|how many|how much|which|when|who)\b|"  # a two-part question
+    r"\b(?:what|which)\s+(?:dates|days)\b|\bthe\s+(?:two\s+|both\s+)?dates\b",  # two dates
     re.I,
 )
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*"  # fmt: skip
@@ -289,7 +291,11 @@ _SIDE_FORMS = (
         r"^(?P<a>.+?),?\s+and\s+(?P<b>(?:what|how many|how much|which|when|who)\b.+?)\s*\?*\s*$",
         re.I,
     ),
-    re.compile(r"\b(?P<a>[A-Z][\w\-.]*)\s+and\s+(?:the\s+)?(?P<b>[A-Z][\w\-.]*)"),
+    # "Huawei and the SMIC", "Huawei and, later, SMIC"
+    re.compile(
+        r"\b(?P<a>[A-Z][\w\-.]*)\s+and,?\s+(?:(?:later|then|afterwards|also),?\s+)?(?:the\s+)?"
+        r"(?P<b>[A-Z][\w\-.]*)"
+    ),
 )
 _SIDE_WORD = re.compile(
     r"\d+[A-Za-z][A-Za-z0-9\-.]*|[A-Za-z][A-Za-z0-9\-.]*[A-Za-z0-9]|\d+|[A-Z]"  # 950PR, A100

@@ -113,6 +113,20 @@ def test_the_sides_of_a_choice_followed_by_a_second_question_or_after_a_colon_ar
         assert want.comparison and [sorted(s) for s in want.sides] == sides
 
 
+def test_a_question_that_asks_for_dates_wants_two_dates_one_per_side() -> None:
+    for question, sides in [
+        ("On what dates did Washington blacklist Huawei and, later, SMIC?", [["huawei"], ["smic"]]),
+        ("On which days did Zhipu and MiniMax list in Hong Kong?", [["zhipu"], ["minimax"]]),
+        ("What were the dates of the two export rules?", []),
+    ]:  # fmt: skip
+        want = asked(question)
+        assert want.kind == "date" and want.comparison
+        assert [sorted(s) for s in want.sides] == sides
+    one = asked("On what date did the rule take effect?")
+    assert one.kind == "date" and not one.comparison
+    assert asked("How many days did the pause last?").kind == "figure"
+
+
 def test_against_compares_only_when_one_thing_is_measured_against_another() -> None:
     assert not asked("Why did China file a WTO complaint against the US chip controls?").comparison
     assert not asked("Which official announced the finding against Nvidia?").comparison
