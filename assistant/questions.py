@@ -42,6 +42,13 @@ _NAME_Q = re.compile(
     r"department|person|people|executive|hedge fund)\b",
     re.I,
 )
+# "Under what licence?", "Which statute?", "What Nvidia hardware?": a thing known by its proper
+# name or code (MIT, the Defense Production Act, H800), which need not repeat the word asked
+_THING_Q = re.compile(
+    r"\b(?:which|what)\s+(?:[A-Za-z\-]+\s+){0,2}(?:licen[cs]es?|statutes?|laws?|hardware|chips?|"
+    r"gpus?|accelerators?|processors?|frameworks?|exchanges?|cit(?:y|ies))\b",
+    re.I,
+)
 # "Which company was that?": the answer is a company's name, which need not say "company"
 _CLASS_Q = re.compile(
     r"\b(?:which|what)\s+(?:company|companies|firm|firms|lab|labs|startup|start-up|country|"
@@ -167,6 +174,7 @@ def asked(question: str, context: str = "") -> Asked:
     """What ``question`` asks; ``context`` (the standalone form of a follow-up) adds the words
     that say what it is about."""
     main = _main_clause(question)
+    thing = False
     if _DATE_Q.search(main):
         kind: Kind = "date"
     elif _FIGURE_Q.search(main):
@@ -175,6 +183,9 @@ def asked(question: str, context: str = "") -> Asked:
         kind = "name"
     elif _UNIT_Q.search(main):  # "what is its peak throughput, in TFLOPS?"
         kind = "figure"
+    elif _THING_Q.search(main):
+        kind = "name"
+        thing = True
     else:
         kind = "fact"
     comparison = bool(_COMPARE_Q.search(question))
@@ -190,7 +201,7 @@ def asked(question: str, context: str = "") -> Asked:
         names=tuple(dict.fromkeys([*names_in(question), *_context_names(context)])),
         values=tuple(dict.fromkeys(_NUMBER.findall(question))),
         head=_head(main)
-        if kind == "figure" or (kind == "name" and not _CLASS_Q.search(main))
+        if kind == "figure" or (kind == "name" and not thing and not _CLASS_Q.search(main))
         else "",
         counted=bool(re.search(r"\bhow many\b", main, re.I)),
         exact=bool(re.search(r"\b(?:what|which)\s+(?:date|day)\b", main, re.I)),

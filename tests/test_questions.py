@@ -179,3 +179,13 @@ def test_a_unit_the_question_names_must_be_the_answer_s_unit() -> None:
     assert want.kind == "figure" and want.unit == "TFLOPS"
     assert answer_fit(want, "The MI308 has 192 GB of HBM3 memory.") == 0
     assert answer_fit(want, "Its peak FP8 throughput is 1,300 TFLOPS.") > 0
+
+
+def test_a_thing_known_by_its_name_is_asked_for_by_name_without_repeating_the_word() -> None:
+    licence = asked("Under what licence did DeepSeek release R1 and its distilled models?")
+    assert licence.kind == "name" and not licence.head
+    assert answers_kind(licence, "DeepSeek released R1 under the MIT License")
+    assert not answers_kind(licence, "DeepSeek released R1 and six distilled models")
+    statute = asked("Which statute did the 2023 order lean on?")
+    assert statute.kind == "name"
+    assert answers_kind(statute, "It invoked the Defense Production Act")
