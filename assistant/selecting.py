@@ -153,6 +153,10 @@ class Rarity:
     def weight(self, word: str) -> float:
         return math.log((self.total + 1) / (self.counts.get(word, 0) + 1)) + 1.0
 
+    def unseen(self, stems: Iterable[str]) -> bool:
+        """No passage holds any of ``stems``: the word cannot tell one passage from another."""
+        return not any(self.counts.get(s, 0) for s in stems)
+
 
 def coverage(
     want: Asked, sentence: str, context: str, rarity: Rarity | None = None, skip: str = ""
@@ -161,6 +165,17 @@ def coverage(
     found only in ``context`` (the passage's title and heading, or the whole passage) count half.
     ``skip`` leaves out the words of a name the question is wrong about."""
     terms = [t for t in want.terms if not skip or t not in skip.lower()]
+    if rarity and terms:
+        # A common word no passage holds ("supposed to last", "straight away") would weigh the
+        # most and sink every passage alike, unless a value in its unit stands for it; a name's
+        # word no passage holds ("ERNIE 7 Ultra") says the subject is not in the sources.
+        named, said = name_words(want), f"{sentence} {context}"
+        terms = [
+            t for t in terms
+            if t in named or not rarity.unseen(same_event(t)) or measured_in(t, said)
+        ]  # fmt: skip
+        if not terms:
+            return 1.0
     return share(terms, sentence, context, rarity) if terms else 1.0
 
 

@@ -321,3 +321,16 @@ def test_a_section_heading_tells_the_sides_apart_when_the_title_names_both() -> 
     chunks = [moore, metax, revenue]
     said = " ".join(c.text for c in compose(want, candidates, chunks, per_side=per_side).chosen)
     assert "425%" in said and "693%" in said
+
+
+def test_a_common_word_no_passage_holds_does_not_sink_a_passage_but_an_unknown_name_does() -> None:
+    from assistant.selecting import Rarity, coverage
+    from assistant.text import stem
+
+    seen = "stargate deploying billion immediately".split()
+    rarity = Rarity({stem(w): 3 for w in seen}, 800)
+    sentence = "Stargate is deploying $100 billion immediately"
+    casual = asked("How much is Stargate deploying straight away?")  # 'straight' is in no passage
+    assert coverage(casual, sentence, "", rarity) == 1.0
+    unknown = asked("How much is Stargate Zephyr deploying?")  # a name no passage holds
+    assert coverage(unknown, sentence, "", rarity) < 0.7

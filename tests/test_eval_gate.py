@@ -20,17 +20,21 @@ from tests.conftest import REPO
 RECALL_AT_5_FLOOR = 0.92
 ABSTENTION_FLOOR = 0.90
 # Answers (extractive, sentences chosen by the fitted selector), measured over 678 questions:
-# 0.770 right over all 557 answerable ones, 75 of the 108 on-topic unanswerable questions
-# declined, 0.885 abstention accuracy overall, 77 of 98 false premises corrected (with the
-# right fact), 45 answerable questions wrongly declined (0.081), and two true premises taken for
-# false ones. The set had just gained 72 held-out questions written afresh by helpers who had not
-# seen the code (ho6): 0.70 right, and 6 of their 12 on-topic unanswerables declined, which is
-# why the declined floor went from 0.71 to 0.69 (the 606 before them: 69 of 96, unchanged).
-ANSWER_RIGHT_FLOOR = 0.76
-ON_TOPIC_ABSTAINED_FLOOR = 0.69
-ANSWER_ABSTENTION_FLOOR = 0.87
-PREMISES_CORRECTED_FLOOR = 0.77
-WRONGLY_DECLINED_CEILING = 0.09
+# 0.785 right over all 557 answerable ones, 73 of the 108 on-topic unanswerable questions
+# declined, 0.894 abstention accuracy overall, 78 of 98 false premises corrected (with the right
+# fact), 36 answerable questions wrongly declined (0.065), and two true premises taken for false
+# ones. The set had just gained 72 held-out questions written afresh by helpers who had not seen
+# the code (ho6): 0.72 right, 5 of their 12 on-topic unanswerables declined. The declined floor
+# went from 0.71 to 0.66 in two steps, each said: ho6's unanswerables (6 of 12 declined) joined
+# the set, then words that no passage holds stopped counting against every passage (6 more
+# right, 4 of them held out, 9 fewer wrongly declined; 2 on-topic unanswerables answered, one of
+# them held out). Each floor is about one question below the figure, for a machine whose CPU
+# rounds the embeddings otherwise.
+ANSWER_RIGHT_FLOOR = 0.78
+ON_TOPIC_ABSTAINED_FLOOR = 0.66
+ANSWER_ABSTENTION_FLOOR = 0.89
+PREMISES_CORRECTED_FLOOR = 0.78
+WRONGLY_DECLINED_CEILING = 0.067
 FALSE_CORRECTIONS_CEILING = 2
 
 pytestmark = pytest.mark.e2e
