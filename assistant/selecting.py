@@ -168,14 +168,15 @@ def coverage(
     if rarity and terms:
         # A common word no passage holds ("supposed to last", "straight away") would weigh the
         # most and sink every passage alike, unless a value in its unit stands for it; a name's
-        # word no passage holds ("ERNIE 7 Ultra") says the subject is not in the sources.
+        # word no passage holds ("ERNIE 7 Ultra") says the subject is not in the sources, and
+        # so do such words when they are half the question ("a recipe for a lemon tart").
         named, said = name_words(want), f"{sentence} {context}"
-        terms = [
+        heard = [
             t for t in terms
             if t in named or not rarity.unseen(same_event(t)) or measured_in(t, said)
         ]  # fmt: skip
-        if not terms:
-            return 1.0
+        if 2 * len(heard) > len(terms):
+            terms = heard
     return share(terms, sentence, context, rarity) if terms else 1.0
 
 

@@ -327,10 +327,12 @@ def test_a_common_word_no_passage_holds_does_not_sink_a_passage_but_an_unknown_n
     from assistant.selecting import Rarity, coverage
     from assistant.text import stem
 
-    seen = "stargate deploying billion immediately".split()
+    seen = "stargate deploying billion immediately away".split()
     rarity = Rarity({stem(w): 3 for w in seen}, 800)
     sentence = "Stargate is deploying $100 billion immediately"
     casual = asked("How much is Stargate deploying straight away?")  # 'straight' is in no passage
-    assert coverage(casual, sentence, "", rarity) == 1.0
+    assert coverage(casual, sentence, "", rarity) > 0.6  # only "away" is left to miss
     unknown = asked("How much is Stargate Zephyr deploying?")  # a name no passage holds
     assert coverage(unknown, sentence, "", rarity) < 0.7
+    off_topic = asked("What is the recipe for a lemon tart?")  # no word of it in any passage
+    assert coverage(off_topic, "The rule caps exports of lemon-sized chips", "", rarity) < 0.3
